@@ -1,0 +1,4 @@
+//! The wire format as other services and older builds see it.
+
+mod fixtures;
+mod roundtrip;
