@@ -1,0 +1,83 @@
+//! Creating and listing topics. The broker's auto-create is off, so the scripts and
+//! `sagactl topics create` are the only way topics come to be.
+
+use std::time::Duration;
+
+use contracts::topics::TopicSpec;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::KafkaError;
+use rdkafka::types::RDKafkaErrorCode;
+
+use crate::KafkaConfig;
+
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("kafka: {0}")]
+    Kafka(#[from] KafkaError),
+    #[error("creating topic {topic} failed: {code}")]
+    Create { topic: String, code: RDKafkaErrorCode },
+    #[error("the metadata task failed: {0}")]
+    Join(#[from] tokio::task::JoinError),
+}
+
+/// What happened to one topic on [`ensure_topics`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ensured {
+    Created,
+    AlreadyExisted,
+}
+
+/// Creates every topic that does not exist yet; existing ones are left alone.
+pub async fn ensure_topics(
+    kafka: &KafkaConfig,
+    topics: &[TopicSpec],
+) -> Result<Vec<(String, Ensured)>, AdminError> {
+    let admin: AdminClient<DefaultClientContext> = kafka.client().create()?;
+    let max_bytes: Vec<String> = topics.iter().map(|t| t.max_message_bytes.to_string()).collect();
+    let new_topics: Vec<NewTopic<'_>> = topics
+        .iter()
+        .zip(&max_bytes)
+        .map(|(topic, max_bytes)| {
+            NewTopic::new(&topic.name, topic.partitions, TopicReplication::Fixed(1))
+                .set("max.message.bytes", max_bytes)
+        })
+        .collect();
+    let options = AdminOptions::new().operation_timeout(Some(TIMEOUT));
+    let results = admin.create_topics(&new_topics, &options).await?;
+    results
+        .into_iter()
+        .map(|result| match result {
+            Ok(topic) => Ok((topic, Ensured::Created)),
+            Err((topic, RDKafkaErrorCode::TopicAlreadyExists)) => Ok((topic, Ensured::AlreadyExisted)),
+            Err((topic, code)) => Err(AdminError::Create { topic, code }),
+        })
+        .collect()
+}
+
+/// A topic as the broker describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicInfo {
+    pub name: String,
+    pub partitions: usize,
+}
+
+/// Every topic on the cluster but Kafka's internal ones, sorted by name.
+pub async fn list_topics(kafka: &KafkaConfig) -> Result<Vec<TopicInfo>, AdminError> {
+    let consumer: BaseConsumer = kafka.client().create()?;
+    let metadata = tokio::task::spawn_blocking(move || consumer.fetch_metadata(None, TIMEOUT)).await??;
+    let mut topics: Vec<TopicInfo> = metadata
+        .topics()
+        .iter()
+        .filter(|topic| !topic.name().starts_with("__"))
+        .map(|topic| TopicInfo {
+            name: topic.name().to_owned(),
+            partitions: topic.partitions().len(),
+        })
+        .collect();
+    topics.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(topics)
+}

@@ -1,0 +1,59 @@
+//! Client settings shared by every Kafka client of the workspace.
+
+use rdkafka::ClientConfig;
+
+/// The largest message any producer of ours sends: the `.dlq` and `.retry` topics
+/// take 4 MiB, and a producer must not refuse what those topics accept.
+pub const MESSAGE_MAX_BYTES: usize = 4 * 1024 * 1024;
+
+/// Where the brokers are, plus the settings every client shares.
+#[derive(Debug, Clone)]
+pub struct KafkaConfig {
+    pub bootstrap_servers: String,
+}
+
+impl KafkaConfig {
+    pub fn new(bootstrap_servers: impl Into<String>) -> Self {
+        Self {
+            bootstrap_servers: bootstrap_servers.into(),
+        }
+    }
+
+    /// Settings common to every client: brokers and quick failure detection.
+    pub fn client(&self) -> ClientConfig {
+        let mut config = ClientConfig::new();
+        config
+            .set("bootstrap.servers", &self.bootstrap_servers)
+            .set("socket.keepalive.enable", "true")
+            .set("reconnect.backoff.max.ms", "2000");
+        config
+    }
+
+    /// The producer of DESIGN.md §5: idempotent, every in-sync replica acknowledges,
+    /// Java-compatible partitioning, and room for a dead-lettered message.
+    pub fn producer(&self) -> ClientConfig {
+        let mut config = self.client();
+        config
+            .set("enable.idempotence", "true")
+            .set("acks", "all")
+            .set("partitioner", "murmur2_random")
+            .set("message.max.bytes", MESSAGE_MAX_BYTES.to_string())
+            .set("linger.ms", "5")
+            .set("compression.type", "lz4")
+            .set("message.timeout.ms", "30000");
+        config
+    }
+
+    /// A consumer in `group` that stores offsets only when told to (DESIGN.md §5).
+    pub fn consumer(&self, group: &str) -> ClientConfig {
+        let mut config = self.client();
+        config
+            .set("group.id", group)
+            .set("auto.offset.reset", "earliest")
+            .set("enable.auto.commit", "true")
+            .set("auto.commit.interval.ms", "1000")
+            .set("enable.auto.offset.store", "false")
+            .set("enable.partition.eof", "false");
+        config
+    }
+}

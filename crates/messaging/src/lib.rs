@@ -1,0 +1,22 @@
+//! Kafka for the saga.
+//!
+//! - [`config`]: client settings every producer and consumer shares (DESIGN.md §5).
+//! - [`admin`]: creating and listing the topics of DESIGN.md §2 (broker auto-create is off).
+//! - [`headers`]: CloudEvents headers from [`contracts::EventMetadata`], and the
+//!   OpenTelemetry injector and extractor over Kafka headers.
+//! - [`producer`]: an idempotent producer that sends one event with every header.
+//! - [`probe`]: a cheap "does the broker answer" check for readiness.
+//! - [`schema`]: the outbox and inbox tables every service database holds.
+//!
+//! Invariant: every producer built here is idempotent with `acks=all` and the
+//! `murmur2_random` partitioner, so keys land on the partitions Java clients choose.
+
+pub mod admin;
+pub mod config;
+pub mod headers;
+pub mod probe;
+pub mod producer;
+pub mod schema;
+
+pub use config::KafkaConfig;
+pub use producer::{EventProducer, ProduceError};

@@ -1,0 +1,171 @@
+//! Start-up in one place. `App::build` waits for PostgreSQL, migrates, connects to Kafka
+//! and binds the HTTP listener; the service adds its routes and tasks; `App::run` serves
+//! until shutdown, then gives the tasks a deadline to finish the work in hand.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use axum::Router;
+use messaging::probe::KafkaProbe;
+use messaging::{EventProducer, KafkaConfig};
+use sqlx::PgPool;
+use sqlx::migrate::Migrator;
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+
+use crate::config::Resolved;
+use crate::health::{self, HealthState};
+use crate::{Shutdown, database};
+
+/// How long tasks get to finish after shutdown before they are dropped.
+const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(10);
+
+/// What distinguishes one service from another at start-up.
+#[derive(Debug, Clone, Copy)]
+pub struct ServiceSpec {
+    /// `order-service`, ...
+    pub name: &'static str,
+    /// Its own database: `orders`, ...
+    pub database: &'static str,
+    pub http_port: u16,
+    /// Migrators applied in order at start-up (the messaging core's, then the service's).
+    pub migrations: &'static [fn() -> Migrator],
+}
+
+/// The connections a service's routes and tasks are built from.
+#[derive(Debug, Clone)]
+pub struct AppParts {
+    pub service_name: String,
+    pub pool: PgPool,
+    pub kafka: KafkaConfig,
+    pub producer: EventProducer,
+    pub shutdown: Shutdown,
+}
+
+/// A service, connected and bound, not yet serving.
+#[derive(Debug)]
+pub struct App {
+    parts: AppParts,
+    listener: TcpListener,
+    routes: Router,
+    tasks: JoinSet<anyhow::Result<()>>,
+}
+
+impl App {
+    /// Connects, migrates and binds. Call inside a runtime, after `telemetry::init`.
+    pub async fn build(spec: &ServiceSpec, config: &Resolved, shutdown: Shutdown) -> anyhow::Result<Self> {
+        let pool = database::connect(&config.database_url, config.database_max_connections, &shutdown)
+            .await
+            .context("connecting to PostgreSQL")?;
+        for migrator in spec.migrations {
+            database::migrate(&pool, &migrator()).await?;
+        }
+        let kafka = KafkaConfig::new(config.kafka_bootstrap_servers.clone());
+        let producer = EventProducer::new(&kafka).context("creating the Kafka producer")?;
+        let probe = KafkaProbe::new(&kafka).context("creating the Kafka probe")?;
+        let listener = TcpListener::bind(config.http_addr)
+            .await
+            .with_context(|| format!("binding {}", config.http_addr))?;
+
+        metrics::gauge!("saga_build_info", "service" => config.service_name.clone(), "version" => env!("CARGO_PKG_VERSION"))
+            .set(1.0);
+        let routes = health::router(HealthState {
+            pool: pool.clone(),
+            kafka: probe,
+            metrics: health::metrics_handle(),
+        });
+        Ok(Self {
+            parts: AppParts {
+                service_name: config.service_name.clone(),
+                pool,
+                kafka,
+                producer,
+                shutdown,
+            },
+            listener,
+            routes,
+            tasks: JoinSet::new(),
+        })
+    }
+
+    pub fn parts(&self) -> &AppParts {
+        &self.parts
+    }
+
+    /// The bound address (tests bind port 0 and ask).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// Adds the service's own routes.
+    pub fn with_routes(mut self, routes: Router) -> Self {
+        self.routes = self.routes.merge(routes);
+        self
+    }
+
+    /// Runs a background task until it returns; it must watch `parts().shutdown`.
+    pub fn spawn(&mut self, task: impl Future<Output = anyhow::Result<()>> + Send + 'static) {
+        self.tasks.spawn(task);
+    }
+
+    /// Serves until shutdown, then waits for the tasks up to a deadline. A task that
+    /// fails triggers shutdown of the rest: a half-running service is worse than none.
+    pub async fn run(mut self) -> anyhow::Result<()> {
+        let shutdown = self.parts.shutdown.clone();
+        let addr = self.local_addr();
+        tracing::info!(service = %self.parts.service_name, %addr, "Serving HTTP.");
+        let server = axum::serve(self.listener, self.routes)
+            .with_graceful_shutdown({
+                let shutdown = shutdown.clone();
+                async move { shutdown.wait().await }
+            });
+        let mut server = tokio::spawn(async move { server.await });
+
+        let mut failure = None;
+        loop {
+            tokio::select! {
+                served = &mut server => {
+                    shutdown.trigger();
+                    if let Err(err) = served.context("HTTP server task")?.context("HTTP server") {
+                        failure.get_or_insert(err);
+                    }
+                    break;
+                }
+                Some(done) = self.tasks.join_next() => {
+                    if let Err(err) = flatten(done) {
+                        tracing::error!(error = format!("{err:#}"), "A background task failed; shutting down.");
+                        failure.get_or_insert(err);
+                        shutdown.trigger();
+                    }
+                }
+            }
+        }
+
+        let drained = tokio::time::timeout(SHUTDOWN_DEADLINE, async {
+            while let Some(done) = self.tasks.join_next().await {
+                if let Err(err) = flatten(done) {
+                    tracing::error!(error = format!("{err:#}"), "A background task failed while stopping.");
+                }
+            }
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(deadline_s = SHUTDOWN_DEADLINE.as_secs(), "Tasks did not stop in time; dropping them.");
+            self.tasks.abort_all();
+        }
+        if let Err(err) = self.parts.producer.flush(Duration::from_secs(5)) {
+            tracing::warn!(error = %err, "Flushing the Kafka producer timed out.");
+        }
+        self.parts.pool.close().await;
+        tracing::info!(service = %self.parts.service_name, "Stopped.");
+        failure.map_or(Ok(()), Err)
+    }
+}
+
+fn flatten(done: Result<anyhow::Result<()>, tokio::task::JoinError>) -> anyhow::Result<()> {
+    done.context("background task panicked or was cancelled")?
+}

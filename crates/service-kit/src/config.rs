@@ -1,0 +1,86 @@
+//! Configuration from environment variables (DESIGN.md §7), with defaults that make a
+//! bare `cargo run` work against the local infrastructure.
+
+use std::net::SocketAddr;
+
+use clap::Args;
+use telemetry::{LogFormat, TelemetryConfig};
+
+/// The settings every service reads. Per-service defaults (database, port, name) are
+/// filled in by [`ServiceConfig::resolve`] from the service's [`crate::ServiceSpec`].
+#[derive(Debug, Clone, Args)]
+pub struct ServiceConfig {
+    /// Kafka bootstrap servers.
+    #[arg(long, env = "KAFKA_BOOTSTRAP_SERVERS", default_value = "127.0.0.1:9092")]
+    pub kafka_bootstrap_servers: String,
+
+    /// PostgreSQL URL; defaults to the service's own database on 127.0.0.1:5432.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+
+    /// Largest number of pooled database connections.
+    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 16)]
+    pub database_max_connections: u32,
+
+    /// OTLP/gRPC endpoint spans are exported to; "none" exports nothing.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT", default_value = "http://127.0.0.1:4317")]
+    pub otlp_endpoint: String,
+
+    /// Service name on spans, logs, consumer groups and `ce_source`.
+    #[arg(long, env = "OTEL_SERVICE_NAME")]
+    pub service_name: Option<String>,
+
+    /// Fraction of new traces sampled (1.0 traces every saga).
+    #[arg(long, env = "OTEL_TRACES_SAMPLER_ARG", default_value_t = 1.0)]
+    pub trace_sampling_ratio: f64,
+
+    /// Address the HTTP API listens on; defaults to the service's port on 127.0.0.1.
+    #[arg(long, env = "HTTP_ADDR")]
+    pub http_addr: Option<SocketAddr>,
+
+    /// Log format on stderr: json | pretty.
+    #[arg(long, env = "LOG_FORMAT", default_value = "pretty")]
+    pub log_format: LogFormat,
+}
+
+/// [`ServiceConfig`] with every default applied.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub kafka_bootstrap_servers: String,
+    pub database_url: String,
+    pub database_max_connections: u32,
+    pub service_name: String,
+    pub http_addr: SocketAddr,
+    pub telemetry: TelemetryConfig,
+}
+
+impl ServiceConfig {
+    pub fn resolve(&self, spec: &crate::ServiceSpec) -> Resolved {
+        let service_name = self
+            .service_name
+            .clone()
+            .unwrap_or_else(|| spec.name.to_owned());
+        let otlp_endpoint = match self.otlp_endpoint.as_str() {
+            "" | "none" => None,
+            endpoint => Some(endpoint.to_owned()),
+        };
+        let telemetry = TelemetryConfig {
+            otlp_endpoint,
+            sampling_ratio: self.trace_sampling_ratio.clamp(0.0, 1.0),
+            log_format: self.log_format,
+            ..TelemetryConfig::new(service_name.clone())
+        };
+        Resolved {
+            kafka_bootstrap_servers: self.kafka_bootstrap_servers.clone(),
+            database_url: self.database_url.clone().unwrap_or_else(|| {
+                format!("postgres://postgres@127.0.0.1:5432/{}", spec.database)
+            }),
+            database_max_connections: self.database_max_connections,
+            service_name,
+            http_addr: self
+                .http_addr
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], spec.http_port))),
+            telemetry,
+        }
+    }
+}

@@ -1,0 +1,21 @@
+//! What every saga service shares at its edges.
+//!
+//! - [`config`]: the environment variables of DESIGN.md §7, with per-service defaults.
+//! - [`database`]: connecting to PostgreSQL (waiting for it) and migrating.
+//! - [`health`]: `/healthz`, `/readyz` (Kafka and PostgreSQL both answer) and `/metrics`.
+//! - [`shutdown`]: one shutdown signal from SIGINT and SIGTERM, shared by every task.
+//! - [`app`]: start-up in one place: `build` connects and binds, `run` serves until shutdown.
+//! - [`main_loop`]: the body of every `main`: telemetry, signals, build, serve, flush.
+//!
+//! A service adds its own routes and background tasks; nothing here knows the domain.
+
+pub mod app;
+pub mod config;
+pub mod database;
+pub mod health;
+pub mod main_loop;
+pub mod shutdown;
+
+pub use app::{App, AppParts, ServiceSpec};
+pub use config::ServiceConfig;
+pub use shutdown::Shutdown;

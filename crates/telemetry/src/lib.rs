@@ -1,0 +1,174 @@
+//! The one function that builds the process's telemetry: a `tracing` subscriber with
+//! an env filter and JSON or pretty logs, bridged to OpenTelemetry and exported over
+//! OTLP/gRPC, with the W3C TraceContext and Baggage propagators installed globally.
+//!
+//! Invariant: spans are exported by a batch processor sized for load, and
+//! [`TelemetryGuard::shutdown`] flushes what is queued before the process exits.
+
+use std::time::Duration;
+
+use opentelemetry::propagation::TextMapCompositePropagator;
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry::{KeyValue, global};
+use opentelemetry_otlp::{SpanExporter, WithExportConfig};
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
+use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
+
+/// How log lines are written to stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// One JSON object per line, for machines.
+    Json,
+    /// Human-readable, for a terminal.
+    #[default]
+    Pretty,
+}
+
+impl std::str::FromStr for LogFormat {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "json" => Ok(LogFormat::Json),
+            "pretty" => Ok(LogFormat::Pretty),
+            other => Err(format!("unknown log format {other:?} (json | pretty)")),
+        }
+    }
+}
+
+/// What [`init`] needs to know.
+#[derive(Debug, Clone)]
+pub struct TelemetryConfig {
+    /// `OTEL_SERVICE_NAME`: the name spans and logs carry.
+    pub service_name: String,
+    /// OTLP/gRPC endpoint, e.g. `http://127.0.0.1:4317`; `None` exports nothing.
+    pub otlp_endpoint: Option<String>,
+    /// Fraction of new traces sampled at the root (1.0 = all). Child spans follow their
+    /// parent's decision, so a saga is either traced whole or not at all.
+    pub sampling_ratio: f64,
+    pub log_format: LogFormat,
+    /// Filter used when `RUST_LOG` is not set.
+    pub default_filter: String,
+}
+
+impl TelemetryConfig {
+    pub fn new(service_name: impl Into<String>) -> Self {
+        Self {
+            service_name: service_name.into(),
+            otlp_endpoint: None,
+            sampling_ratio: 1.0,
+            log_format: LogFormat::default(),
+            default_filter: "info".to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TelemetryError {
+    #[error("cannot build the OTLP exporter: {0}")]
+    Exporter(#[from] opentelemetry_otlp::ExporterBuildError),
+    #[error("invalid log filter: {0}")]
+    Filter(#[from] tracing_subscriber::filter::ParseError),
+    #[error("a global subscriber is already installed: {0}")]
+    AlreadyInstalled(#[from] tracing_subscriber::util::TryInitError),
+}
+
+/// Keeps the exporter alive; call [`TelemetryGuard::shutdown`] before exit to flush.
+#[derive(Debug)]
+#[must_use = "dropping the guard without shutdown() may lose the last spans"]
+pub struct TelemetryGuard {
+    provider: Option<SdkTracerProvider>,
+}
+
+impl TelemetryGuard {
+    /// Flushes queued spans and stops the exporter. Blocking: call it from
+    /// `spawn_blocking` or after the runtime's work is done.
+    pub fn shutdown(mut self) {
+        if let Some(provider) = self.provider.take() {
+            if let Err(err) = provider.force_flush() {
+                eprintln!("telemetry: flushing spans failed: {err}");
+            }
+            if let Err(err) = provider.shutdown() {
+                eprintln!("telemetry: shutting the exporter down failed: {err}");
+            }
+        }
+    }
+}
+
+/// Spans the batch processor holds before it drops: sized so a burst of sagas at load
+/// (about ten spans per saga) is exported rather than lost.
+const MAX_QUEUED_SPANS: usize = 65_536;
+const MAX_EXPORT_BATCH: usize = 2_048;
+const EXPORT_DELAY: Duration = Duration::from_millis(500);
+
+/// Installs the global subscriber, tracer provider and propagators. Call once, inside a
+/// Tokio runtime (the gRPC exporter runs on it).
+pub fn init(config: &TelemetryConfig) -> Result<TelemetryGuard, TelemetryError> {
+    global::set_text_map_propagator(TextMapCompositePropagator::new(vec![
+        Box::new(TraceContextPropagator::new()),
+        Box::new(BaggagePropagator::new()),
+    ]));
+
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(directives) if !directives.is_empty() => EnvFilter::try_new(directives)?,
+        _ => EnvFilter::try_new(&config.default_filter)?,
+    };
+    let logs = match config.log_format {
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .with_writer(std::io::stderr)
+            .boxed(),
+        LogFormat::Pretty => tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .boxed(),
+    };
+
+    let provider = match &config.otlp_endpoint {
+        Some(endpoint) => Some(tracer_provider(config, endpoint)?),
+        None => None,
+    };
+    let otel = provider.as_ref().map(|provider| {
+        let tracer = provider.tracer(config.service_name.clone());
+        tracing_opentelemetry::layer().with_tracer(tracer)
+    });
+    if let Some(provider) = &provider {
+        global::set_tracer_provider(provider.clone());
+    }
+
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(logs)
+        .with(otel)
+        .try_init()?;
+    Ok(TelemetryGuard { provider })
+}
+
+fn tracer_provider(config: &TelemetryConfig, endpoint: &str) -> Result<SdkTracerProvider, TelemetryError> {
+    let exporter = SpanExporter::builder()
+        .with_tonic()
+        .with_endpoint(endpoint)
+        .with_timeout(Duration::from_secs(5))
+        .build()?;
+    let batch = BatchConfigBuilder::default()
+        .with_max_queue_size(MAX_QUEUED_SPANS)
+        .with_max_export_batch_size(MAX_EXPORT_BATCH)
+        .with_scheduled_delay(EXPORT_DELAY)
+        .build();
+    let processor = BatchSpanProcessor::builder(exporter).with_batch_config(batch).build();
+    let sampler = Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(config.sampling_ratio)));
+    let resource = Resource::builder()
+        .with_service_name(config.service_name.clone())
+        .with_attribute(KeyValue::new("service.version", env!("CARGO_PKG_VERSION")))
+        .build();
+    Ok(SdkTracerProvider::builder()
+        .with_span_processor(processor)
+        .with_sampler(sampler)
+        .with_resource(resource)
+        .build())
+}

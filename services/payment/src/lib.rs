@@ -1,0 +1,29 @@
+//! payment-service: charges and refunds customers' accounts in reaction to order events.
+//!
+//! [`build`] is the factory the binary and the tests share: it connects, migrates and
+//! binds, and returns the service ready to run.
+
+use clap::Parser;
+use service_kit::config::Resolved;
+use service_kit::{App, ServiceConfig, ServiceSpec, Shutdown};
+
+/// Name, database, port and migrations of this service (DESIGN.md §4 and §7).
+pub const SPEC: ServiceSpec = ServiceSpec {
+    name: contracts::topics::PAYMENT_SERVICE,
+    database: "payments",
+    http_port: 8081,
+    migrations: &[messaging::schema::migrator],
+};
+
+/// Command line and environment of the binary.
+#[derive(Debug, Parser)]
+#[command(name = "payment-service", version, about = "The saga's payment service.")]
+pub struct Cli {
+    #[command(flatten)]
+    pub service: ServiceConfig,
+}
+
+/// Connects, migrates and binds; the returned app serves once run.
+pub async fn build(config: Resolved, shutdown: Shutdown) -> anyhow::Result<App> {
+    App::build(&SPEC, &config, shutdown).await
+}

@@ -1,0 +1,8 @@
+use clap::Parser;
+use payment_service::{Cli, SPEC, build};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    service_kit::main_loop::run(&SPEC, &cli.service, build).await
+}
