@@ -1,0 +1,64 @@
+//! `sagactl`, the operator's CLI (DESIGN.md §8). Each subcommand lives in its own
+//! module under `cmd/`; the ones a later issue fills say so in their help.
+
+mod cmd;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "sagactl", version, about = "Operate the choreographed saga: topics, orders, dead letters, outbox, traces.")]
+struct Cli {
+    /// Kafka bootstrap servers.
+    #[arg(long, global = true, env = "KAFKA_BOOTSTRAP_SERVERS", default_value = "127.0.0.1:9092")]
+    kafka: String,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create and list the saga's topics.
+    #[command(subcommand)]
+    Topics(cmd::topics::TopicsCommand),
+    /// Create, show, cancel and ship orders [not yet available: issue #4].
+    Order(cmd::pending::Pending),
+    /// List, show, replay and discard dead-lettered messages [not yet available: issue #3].
+    Dlq(cmd::pending::Pending),
+    /// Show and re-queue outbox rows the relay parked [not yet available: issue #3].
+    Outbox(cmd::pending::Pending),
+    /// Print one saga's trace from Jaeger as a timeline [not yet available: issue #6].
+    Trace(cmd::pending::Pending),
+    /// Check the saga's invariants across the three databases [not yet available: issue #5].
+    Verify(cmd::pending::Pending),
+    /// Drive the running stack with orders and report latency [not yet available: issue #8].
+    Load(cmd::pending::Pending),
+    /// Benchmark the outbox relay against its baselines [not yet available: issue #3].
+    Bench(cmd::pending::Pending),
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let kafka = messaging::KafkaConfig::new(cli.kafka);
+    match cli.command {
+        Command::Topics(command) => cmd::topics::run(&kafka, command).await,
+        Command::Order(_) => cmd::pending::not_yet("order", 4),
+        Command::Dlq(_) => cmd::pending::not_yet("dlq", 3),
+        Command::Outbox(_) => cmd::pending::not_yet("outbox", 3),
+        Command::Trace(_) => cmd::pending::not_yet("trace", 6),
+        Command::Verify(_) => cmd::pending::not_yet("verify", 5),
+        Command::Load(_) => cmd::pending::not_yet("load", 8),
+        Command::Bench(_) => cmd::pending::not_yet("bench", 3),
+    }
+}
