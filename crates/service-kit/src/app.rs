@@ -69,12 +69,14 @@ impl App {
             .await
             .with_context(|| format!("binding {}", config.http_addr))?;
 
+        // The recorder must exist before the first metric is recorded.
+        let metrics = health::metrics_handle();
         metrics::gauge!("saga_build_info", "service" => config.service_name.clone(), "version" => env!("CARGO_PKG_VERSION"))
             .set(1.0);
         let routes = health::router(HealthState {
             pool: pool.clone(),
             kafka: probe,
-            metrics: health::metrics_handle(),
+            metrics,
         });
         Ok(Self {
             parts: AppParts {

@@ -108,10 +108,7 @@ const EXPORT_DELAY: Duration = Duration::from_millis(500);
 /// Installs the global subscriber, tracer provider and propagators. Call once, inside a
 /// Tokio runtime (the gRPC exporter runs on it).
 pub fn init(config: &TelemetryConfig) -> Result<TelemetryGuard, TelemetryError> {
-    global::set_text_map_propagator(TextMapCompositePropagator::new(vec![
-        Box::new(TraceContextPropagator::new()),
-        Box::new(BaggagePropagator::new()),
-    ]));
+    install_propagators();
 
     let filter = match std::env::var("RUST_LOG") {
         Ok(directives) if !directives.is_empty() => EnvFilter::try_new(directives)?,
@@ -147,6 +144,15 @@ pub fn init(config: &TelemetryConfig) -> Result<TelemetryGuard, TelemetryError> 
         .with(otel)
         .try_init()?;
     Ok(TelemetryGuard { provider })
+}
+
+/// W3C TraceContext and Baggage, the propagators every hop of the saga speaks.
+/// [`init`] installs them; tools and tests that do not call `init` call this.
+pub fn install_propagators() {
+    global::set_text_map_propagator(TextMapCompositePropagator::new(vec![
+        Box::new(TraceContextPropagator::new()),
+        Box::new(BaggagePropagator::new()),
+    ]));
 }
 
 fn tracer_provider(config: &TelemetryConfig, endpoint: &str) -> Result<SdkTracerProvider, TelemetryError> {
