@@ -31,9 +31,9 @@ impl EventType {
         let (name, version) = raw.rsplit_once(".v").ok_or_else(malformed)?;
         let version: u32 = version.parse().map_err(|_| malformed())?;
         let well_formed = name.split('.').count() == 2
-            && name
-                .split('.')
-                .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'));
+            && name.split('.').all(|part| {
+                !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+            });
         if !well_formed || version == 0 || version.to_string().len() != raw.len() - name.len() - 2 {
             return Err(malformed());
         }
@@ -88,7 +88,10 @@ pub enum DecodeError {
 impl DecodeError {
     /// Poison goes to the dead letter topic at once.
     pub fn is_poison(&self) -> bool {
-        matches!(self, DecodeError::MalformedType(_) | DecodeError::InvalidBody { .. })
+        matches!(
+            self,
+            DecodeError::MalformedType(_) | DecodeError::InvalidBody { .. }
+        )
     }
 }
 

@@ -59,7 +59,10 @@ impl EventMetadata {
             (headers::CE_ID, self.event_id.to_string()),
             (headers::CE_TYPE, self.event_type.to_string()),
             (headers::CE_SOURCE, self.source.clone()),
-            (headers::CE_TIME, self.time.to_rfc3339_opts(SecondsFormat::Micros, true)),
+            (
+                headers::CE_TIME,
+                self.time.to_rfc3339_opts(SecondsFormat::Micros, true),
+            ),
             (headers::CONTENT_TYPE, headers::JSON_CONTENT_TYPE.to_owned()),
             (headers::CORRELATION_ID, self.correlation_id.to_string()),
             (headers::CAUSATION_ID, self.causation_id.to_string()),
@@ -155,7 +158,10 @@ mod tests {
         let mut map = as_map(&sample());
         map.remove("ce_id");
         let err = EventMetadata::from_headers(|name| map.get(name).map(Vec::as_slice)).unwrap_err();
-        assert!(matches!(err, MetadataError::Header(HeaderError::Missing("ce_id"))));
+        assert!(matches!(
+            err,
+            MetadataError::Header(HeaderError::Missing("ce_id"))
+        ));
     }
 
     #[test]
@@ -165,7 +171,10 @@ mod tests {
         let err = EventMetadata::from_headers(|name| map.get(name).map(Vec::as_slice)).unwrap_err();
         assert!(matches!(
             err,
-            MetadataError::Header(HeaderError::Invalid { name: "correlation-id", .. })
+            MetadataError::Header(HeaderError::Invalid {
+                name: "correlation-id",
+                ..
+            })
         ));
     }
 }

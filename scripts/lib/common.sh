@@ -50,17 +50,24 @@ wait_until() {
   say "$what answers."
 }
 
-# pid_alive NAME: the process recorded in $SAGA_RUN/NAME.pid is running.
+# pid_alive NAME [RUN_DIR]: the process recorded in RUN_DIR/NAME.pid is running and is
+# still what we started (its command line mentions NAME's marker), not a reused pid.
 pid_alive() {
-  local file="$SAGA_RUN/$1.pid"
-  [ -f "$file" ] && kill -0 "$(cat "$file")" 2>/dev/null
+  local name=$1 run=${2:-$SAGA_RUN} pid marker
+  [ -f "$run/$name.pid" ] || return 1
+  pid=$(cat "$run/$name.pid")
+  marker=$(cat "$run/$name.marker" 2>/dev/null || true)
+  kill -0 "$pid" 2>/dev/null || return 1
+  [ -z "$marker" ] || tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$marker"
 }
 
-# stop_pid NAME [GRACE_SECONDS]: SIGTERM the recorded process group, SIGKILL after grace.
+# stop_pid NAME [GRACE_SECONDS] [RUN_DIR]: SIGTERM the recorded process group, SIGKILL
+# after grace.
 stop_pid() {
-  local name=$1 grace=${2:-30} file="$SAGA_RUN/$1.pid" pid
-  if ! pid_alive "$name"; then
-    rm -f "$file"
+  local name=$1 grace=${2:-30} run=${3:-$SAGA_RUN} pid
+  local file="$run/$name.pid"
+  if ! pid_alive "$name" "$run"; then
+    rm -f "$file" "$run/$name.marker"
     return 0
   fi
   pid=$(cat "$file")
@@ -74,16 +81,26 @@ stop_pid() {
     fi
     sleep 0.2
   done
-  rm -f "$file"
+  rm -f "$file" "$run/$name.marker"
 }
 
-# start_detached NAME LOGFILE COMMAND...: runs COMMAND in its own session, in the
-# background, output appended to LOGFILE, pid recorded.
+# kill_pid NAME [RUN_DIR]: SIGKILL at once, as a crash would.
+kill_pid() {
+  local name=$1 run=${2:-$SAGA_RUN}
+  pid_alive "$name" "$run" || return 0
+  kill -KILL "$(cat "$run/$name.pid")" 2>/dev/null || true
+  rm -f "$run/$name.pid" "$run/$name.marker"
+}
+
+# start_detached NAME LOGFILE MARKER COMMAND...: runs COMMAND in its own session, in the
+# background, output appended to LOGFILE, pid (and the MARKER its command line shows)
+# recorded in $RUN_DIR (default $SAGA_RUN).
 start_detached() {
-  local name=$1 log=$2
-  shift 2
-  mkdir -p "$SAGA_RUN" "$(dirname "$log")"
+  local name=$1 log=$2 marker=$3 run=${RUN_DIR:-$SAGA_RUN}
+  shift 3
+  mkdir -p "$run" "$(dirname "$log")"
   printf '\n===== %s starting %s =====\n' "$(date -Is)" "$name" >>"$log"
   setsid nohup "$@" >>"$log" 2>&1 </dev/null &
-  echo $! >"$SAGA_RUN/$name.pid"
+  echo $! >"$run/$name.pid"
+  echo "$marker" >"$run/$name.marker"
 }

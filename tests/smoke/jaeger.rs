@@ -22,19 +22,32 @@ async fn a_span_exported_over_otlp_appears_in_jaegers_query_api() -> anyhow::Res
     }
     tokio::task::spawn_blocking(move || guard.shutdown()).await?;
 
-    let url = format!("{}/api/traces?service={service}&limit=5", test_support::jaeger_query_url());
+    let url = format!(
+        "{}/api/traces?service={service}&limit=5",
+        test_support::jaeger_query_url()
+    );
     let client = reqwest::Client::new();
-    let span = eventually(Duration::from_secs(30), Duration::from_millis(500), || async {
-        let body: Value = client.get(&url).send().await?.error_for_status()?.json().await?;
-        let found = body["data"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .flat_map(|trace| trace["spans"].as_array().into_iter().flatten())
-            .find(|span| span["operationName"] == "smoke.span")
-            .cloned();
-        Ok(found)
-    })
+    let span = eventually(
+        Duration::from_secs(30),
+        Duration::from_millis(500),
+        || async {
+            let body: Value = client
+                .get(&url)
+                .send()
+                .await?
+                .error_for_status()?
+                .json()
+                .await?;
+            let found = body["data"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|trace| trace["spans"].as_array().into_iter().flatten())
+                .find(|span| span["operationName"] == "smoke.span")
+                .cloned();
+            Ok(found)
+        },
+    )
     .await?;
 
     let marker = span["tags"]

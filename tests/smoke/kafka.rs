@@ -49,12 +49,23 @@ async fn an_event_round_trips_through_kafka_with_every_header() -> anyhow::Resul
 
     let event = order_created();
     let correlation_id = Uuid::now_v7();
-    let metadata = EventMetadata::new(event.event_type(), "order-service", chrono_now(), correlation_id, correlation_id);
+    let metadata = EventMetadata::new(
+        event.event_type(),
+        "order-service",
+        chrono_now(),
+        correlation_id,
+        correlation_id,
+    );
     let cx = upstream_context();
     let producer = EventProducer::new(&kafka)?;
     let key = event.order_id().to_string();
     let delivered = producer
-        .send_raw(&topic, key.as_bytes(), &event.encode(), messaging::headers::event_headers(&metadata, &cx))
+        .send_raw(
+            &topic,
+            key.as_bytes(),
+            &event.encode(),
+            messaging::headers::event_headers(&metadata, &cx),
+        )
         .await?;
     eprintln!(
         "kafka: produced {} to {topic} partition {} offset {} on broker {}",
@@ -83,17 +94,29 @@ async fn an_event_round_trips_through_kafka_with_every_header() -> anyhow::Resul
     ] {
         assert!(header(name).is_some(), "header {name} is missing");
     }
-    assert_eq!(header(headers::CONTENT_TYPE), Some(&b"application/json"[..]));
+    assert_eq!(
+        header(headers::CONTENT_TYPE),
+        Some(&b"application/json"[..])
+    );
     assert_eq!(EventMetadata::from_headers(header)?, metadata);
 
     let parent = extract_context(received);
-    assert_eq!(parent.span().span_context().trace_id(), cx.span().span_context().trace_id());
-    let baggage = parent.baggage().get(CORRELATION_BAGGAGE_KEY).map(|v| v.to_string());
+    assert_eq!(
+        parent.span().span_context().trace_id(),
+        cx.span().span_context().trace_id()
+    );
+    let baggage = parent
+        .baggage()
+        .get(CORRELATION_BAGGAGE_KEY)
+        .map(|v| v.to_string());
     assert_eq!(baggage, Some(correlation_id.to_string()));
 
     assert_eq!(message.key(), Some(key.as_bytes()));
     let body = message.payload().expect("the message has a body");
-    assert_eq!(OrderEvent::decode(&metadata.event_type.to_string(), body)?, event);
+    assert_eq!(
+        OrderEvent::decode(&metadata.event_type.to_string(), body)?,
+        event
+    );
     eprintln!(
         "kafka: consumed it back in group {group} from partition {} offset {}, {} headers intact",
         message.partition(),

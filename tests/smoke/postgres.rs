@@ -8,10 +8,15 @@ use uuid::Uuid;
 #[tokio::test]
 async fn postgres_round_trips_a_row_in_a_migrated_database() -> anyhow::Result<()> {
     let database = TestDatabase::create("smoke").await?;
-    let pool = PgPoolOptions::new().max_connections(2).connect(&database.url).await?;
+    let pool = PgPoolOptions::new()
+        .max_connections(2)
+        .connect(&database.url)
+        .await?;
     messaging::schema::migrator().run(&pool).await?;
 
-    let version: String = sqlx::query_scalar("SELECT version()").fetch_one(&pool).await?;
+    let version: String = sqlx::query_scalar("SELECT version()")
+        .fetch_one(&pool)
+        .await?;
     eprintln!("postgres: connected to {} ({version})", database.name);
 
     let event_id = Uuid::now_v7();
@@ -26,10 +31,12 @@ async fn postgres_round_trips_a_row_in_a_migrated_database() -> anyhow::Result<(
     .bind(&payload)
     .execute(&pool)
     .await?;
-    let row = sqlx::query("SELECT payload, published_at IS NULL AS pending FROM outbox WHERE event_id = $1")
-        .bind(event_id)
-        .fetch_one(&pool)
-        .await?;
+    let row = sqlx::query(
+        "SELECT payload, published_at IS NULL AS pending FROM outbox WHERE event_id = $1",
+    )
+    .bind(event_id)
+    .fetch_one(&pool)
+    .await?;
     assert_eq!(row.get::<serde_json::Value, _>("payload"), payload);
     assert!(row.get::<bool, _>("pending"));
 

@@ -63,11 +63,17 @@ where
     .fetch_all(&pool)
     .await?;
     pool.close().await;
-    assert!(tables.contains(&"outbox".to_owned()) && tables.contains(&"processed_messages".to_owned()), "{tables:?}");
+    assert!(
+        tables.contains(&"outbox".to_owned()) && tables.contains(&"processed_messages".to_owned()),
+        "{tables:?}"
+    );
 
     shutdown.trigger();
     tokio::time::timeout(Duration::from_secs(15), running).await???;
-    eprintln!("{}: migrated {}, ready, stopped cleanly", spec.name, database.name);
+    eprintln!(
+        "{}: migrated {}, ready, stopped cleanly",
+        spec.name, database.name
+    );
     database.drop_database().await
 }
 
@@ -111,16 +117,24 @@ impl Drop for KillOnDrop {
 }
 
 #[tokio::test]
-async fn a_service_binary_reads_its_environment_and_exits_cleanly_on_sigterm() -> anyhow::Result<()> {
+async fn a_service_binary_reads_its_environment_and_exits_cleanly_on_sigterm() -> anyhow::Result<()>
+{
     let database = TestDatabase::create("sigterm").await?;
     let port = free_port();
     let path = binary("payment-service");
-    assert!(path.exists(), "{} is not built (cargo build --workspace)", path.display());
+    assert!(
+        path.exists(),
+        "{} is not built (cargo build --workspace)",
+        path.display()
+    );
     let child = Command::new(&path)
         .env_clear()
         .env("DATABASE_URL", &database.url)
         .env("HTTP_ADDR", format!("127.0.0.1:{port}"))
-        .env("KAFKA_BOOTSTRAP_SERVERS", test_support::kafka_bootstrap_servers())
+        .env(
+            "KAFKA_BOOTSTRAP_SERVERS",
+            test_support::kafka_bootstrap_servers(),
+        )
         .env("OTEL_EXPORTER_OTLP_ENDPOINT", test_support::otlp_endpoint())
         .env("LOG_FORMAT", "json")
         .stdout(Stdio::null())
@@ -129,9 +143,11 @@ async fn a_service_binary_reads_its_environment_and_exits_cleanly_on_sigterm() -
     let mut child = KillOnDrop(child);
 
     let ready = format!("http://127.0.0.1:{port}/readyz");
-    eventually(Duration::from_secs(30), Duration::from_millis(200), || async {
-        Ok(get(&ready).await.ok().filter(|(status, _)| *status == 200))
-    })
+    eventually(
+        Duration::from_secs(30),
+        Duration::from_millis(200),
+        || async { Ok(get(&ready).await.ok().filter(|(status, _)| *status == 200)) },
+    )
     .await?;
 
     let pid = child.0.id().to_string();
@@ -149,7 +165,10 @@ async fn a_service_binary_reads_its_environment_and_exits_cleanly_on_sigterm() -
     }
     assert!(status.success(), "exit {status}; logs:\n{logs}");
     assert!(logs.contains("SIGTERM"), "the shutdown is logged: {logs}");
-    assert!(logs.contains("\"Stopped.\""), "the service reports it stopped: {logs}");
+    assert!(
+        logs.contains("\"Stopped.\""),
+        "the service reports it stopped: {logs}"
+    );
     eprintln!("payment-service binary: ready on port {port}, exited 0 on SIGTERM");
     database.drop_database().await
 }

@@ -4,7 +4,11 @@ use std::future::Future;
 use std::time::{Duration, Instant};
 
 /// Polls `probe` every `every` until it yields `Some`, or fails after `within`.
-pub async fn eventually<T, F, Fut>(within: Duration, every: Duration, mut probe: F) -> anyhow::Result<T>
+pub async fn eventually<T, F, Fut>(
+    within: Duration,
+    every: Duration,
+    mut probe: F,
+) -> anyhow::Result<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = anyhow::Result<Option<T>>>,

@@ -16,7 +16,9 @@ use uuid::Uuid;
 pub use inventory::{
     InventoryEvent, StockFailureReason, StockReleased, StockReservationFailed, StockReserved,
 };
-pub use order::{CancelReason, OrderCancelled, OrderConfirmed, OrderCreated, OrderEvent, OrderShipped};
+pub use order::{
+    CancelReason, OrderCancelled, OrderConfirmed, OrderCreated, OrderEvent, OrderShipped,
+};
 pub use payment::{
     PaymentCompleted, PaymentEvent, PaymentFailed, PaymentFailureReason, PaymentRefunded,
 };

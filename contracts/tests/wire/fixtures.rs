@@ -12,12 +12,19 @@ fn fixtures_dir() -> PathBuf {
 
 /// Every `(type, current version)` the contracts define.
 fn catalogue() -> Vec<(&'static str, u32)> {
-    [OrderEvent::CATALOGUE, PaymentEvent::CATALOGUE, InventoryEvent::CATALOGUE].concat()
+    [
+        OrderEvent::CATALOGUE,
+        PaymentEvent::CATALOGUE,
+        InventoryEvent::CATALOGUE,
+    ]
+    .concat()
 }
 
 fn read_fixture(file: &Path) -> (String, Vec<u8>) {
     let name = file.file_name().unwrap().to_str().unwrap();
-    let event_type = name.strip_suffix(".json").expect("fixtures are .json files");
+    let event_type = name
+        .strip_suffix(".json")
+        .expect("fixtures are .json files");
     (event_type.to_owned(), std::fs::read(file).unwrap())
 }
 
@@ -55,7 +62,10 @@ fn the_current_version_encodes_to_its_fixture() {
         let event = SagaEvent::decode(&event_type, &body).unwrap();
         let encoded: serde_json::Value = serde_json::from_slice(&event.encode()).unwrap();
         let golden: serde_json::Value = serde_json::from_slice(&body).unwrap();
-        assert_eq!(encoded, golden, "{event_type} encodes differently from its fixture");
+        assert_eq!(
+            encoded, golden,
+            "{event_type} encodes differently from its fixture"
+        );
     }
 }
 
@@ -64,7 +74,10 @@ fn unknown_fields_are_tolerated() {
     for (event_type, body) in all_fixtures() {
         let mut value: serde_json::Value = serde_json::from_slice(&body).unwrap();
         let object = value.as_object_mut().unwrap();
-        object.insert("added_in_a_later_minor".into(), serde_json::json!({"nested": [1, 2]}));
+        object.insert(
+            "added_in_a_later_minor".into(),
+            serde_json::json!({"nested": [1, 2]}),
+        );
         let widened = serde_json::to_vec(&value).unwrap();
         let plain = SagaEvent::decode(&event_type, &body).unwrap();
         let tolerant = SagaEvent::decode(&event_type, &widened)
@@ -77,7 +90,9 @@ fn unknown_fields_are_tolerated() {
 fn an_unknown_version_of_a_known_event_is_unsupported_not_skipped() {
     let (_, body) = read_fixture(&fixtures_dir().join("order.created.v1.json"));
     let err = OrderEvent::decode("order.created.v9", &body).unwrap_err();
-    assert!(matches!(err, DecodeError::UnsupportedVersion { ref event_type, known: 1 } if event_type == "order.created.v9"));
+    assert!(
+        matches!(err, DecodeError::UnsupportedVersion { ref event_type, known: 1 } if event_type == "order.created.v9")
+    );
     assert!(!err.is_poison());
 }
 
@@ -93,9 +108,16 @@ fn a_type_the_topic_does_not_carry_is_unknown() {
 fn a_body_that_does_not_match_its_type_is_poison() {
     for body in [&b""[..], b"{", b"null", b"[]", b"{\"order_id\": 5}"] {
         let err = OrderEvent::decode("order.confirmed.v1", body).unwrap_err();
-        assert!(err.is_poison(), "{:?} should be poison", String::from_utf8_lossy(body));
+        assert!(
+            err.is_poison(),
+            "{:?} should be poison",
+            String::from_utf8_lossy(body)
+        );
     }
     let (_, body) = read_fixture(&fixtures_dir().join("order.created.v1.json"));
     let err = InventoryEvent::decode("stock.reserved.v1", &body).unwrap_err();
-    assert!(err.is_poison(), "an order.created body is not a stock.reserved");
+    assert!(
+        err.is_poison(),
+        "an order.created body is not a stock.reserved"
+    );
 }

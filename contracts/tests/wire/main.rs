@@ -2,3 +2,4 @@
 
 mod fixtures;
 mod roundtrip;
+mod topics_file;

@@ -26,10 +26,12 @@ fn text() -> impl Strategy<Value = String> {
 
 fn items() -> impl Strategy<Value = Vec<LineItem>> {
     prop::collection::vec(
-        (text(), any::<u32>(), any::<i64>()).prop_map(|(sku, quantity, unit_price_cents)| LineItem {
-            sku,
-            quantity,
-            unit_price_cents,
+        (text(), any::<u32>(), any::<i64>()).prop_map(|(sku, quantity, unit_price_cents)| {
+            LineItem {
+                sku,
+                quantity,
+                unit_price_cents,
+            }
         }),
         0..8,
     )
@@ -43,13 +45,27 @@ fn order_event() -> impl Strategy<Value = OrderEvent> {
         Just(CancelReason::Deadline),
     ];
     prop_oneof![
-        (order_id(), text(), items(), any::<i64>()).prop_map(|(order_id, customer_id, items, total_cents)| {
-            OrderEvent::Created(OrderCreated { order_id, customer_id, items, total_cents, currency: Currency::Eur })
-        }),
+        (order_id(), text(), items(), any::<i64>()).prop_map(
+            |(order_id, customer_id, items, total_cents)| {
+                OrderEvent::Created(OrderCreated {
+                    order_id,
+                    customer_id,
+                    items,
+                    total_cents,
+                    currency: Currency::Eur,
+                })
+            }
+        ),
         order_id().prop_map(|order_id| OrderEvent::Confirmed(OrderConfirmed { order_id })),
-        (order_id(), reason).prop_map(|(order_id, reason)| OrderEvent::Cancelled(OrderCancelled { order_id, reason })),
+        (order_id(), reason).prop_map(|(order_id, reason)| OrderEvent::Cancelled(OrderCancelled {
+            order_id,
+            reason
+        })),
         (order_id(), text()).prop_map(|(order_id, tracking_number)| {
-            OrderEvent::Shipped(OrderShipped { order_id, tracking_number })
+            OrderEvent::Shipped(OrderShipped {
+                order_id,
+                tracking_number,
+            })
         }),
     ]
 }
@@ -74,23 +90,45 @@ fn payment_event() -> impl Strategy<Value = PaymentEvent> {
                 })
             }
         ),
-        (order_id(), reason).prop_map(|(order_id, reason)| PaymentEvent::Failed(PaymentFailed { order_id, reason })),
-        (order_id(), prop::option::of(uuid()), any::<i64>()).prop_map(|(order_id, payment_id, amount_cents)| {
-            PaymentEvent::Refunded(PaymentRefunded { order_id, payment_id, amount_cents })
-        }),
+        (order_id(), reason).prop_map(|(order_id, reason)| PaymentEvent::Failed(PaymentFailed {
+            order_id,
+            reason
+        })),
+        (order_id(), prop::option::of(uuid()), any::<i64>()).prop_map(
+            |(order_id, payment_id, amount_cents)| {
+                PaymentEvent::Refunded(PaymentRefunded {
+                    order_id,
+                    payment_id,
+                    amount_cents,
+                })
+            }
+        ),
     ]
 }
 
 fn inventory_event() -> impl Strategy<Value = InventoryEvent> {
-    let reason = prop_oneof![Just(StockFailureReason::OutOfStock), Just(StockFailureReason::UnknownSku)];
+    let reason = prop_oneof![
+        Just(StockFailureReason::OutOfStock),
+        Just(StockFailureReason::UnknownSku)
+    ];
     prop_oneof![
         (order_id(), uuid(), items()).prop_map(|(order_id, reservation_id, items)| {
-            InventoryEvent::Reserved(StockReserved { order_id, reservation_id, items })
+            InventoryEvent::Reserved(StockReserved {
+                order_id,
+                reservation_id,
+                items,
+            })
         }),
         (order_id(), reason, text()).prop_map(|(order_id, reason, sku)| {
-            InventoryEvent::ReservationFailed(StockReservationFailed { order_id, reason, sku })
+            InventoryEvent::ReservationFailed(StockReservationFailed {
+                order_id,
+                reason,
+                sku,
+            })
         }),
-        (order_id(), items()).prop_map(|(order_id, items)| InventoryEvent::Released(StockReleased { order_id, items })),
+        (order_id(), items()).prop_map(|(order_id, items)| InventoryEvent::Released(
+            StockReleased { order_id, items }
+        )),
     ]
 }
 

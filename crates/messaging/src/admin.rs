@@ -19,7 +19,10 @@ pub enum AdminError {
     #[error("kafka: {0}")]
     Kafka(#[from] KafkaError),
     #[error("creating topic {topic} failed: {code}")]
-    Create { topic: String, code: RDKafkaErrorCode },
+    Create {
+        topic: String,
+        code: RDKafkaErrorCode,
+    },
     #[error("the metadata task failed: {0}")]
     Join(#[from] tokio::task::JoinError),
 }
@@ -37,7 +40,10 @@ pub async fn ensure_topics(
     topics: &[TopicSpec],
 ) -> Result<Vec<(String, Ensured)>, AdminError> {
     let admin: AdminClient<DefaultClientContext> = kafka.client().create()?;
-    let max_bytes: Vec<String> = topics.iter().map(|t| t.max_message_bytes.to_string()).collect();
+    let max_bytes: Vec<String> = topics
+        .iter()
+        .map(|t| t.max_message_bytes.to_string())
+        .collect();
     let new_topics: Vec<NewTopic<'_>> = topics
         .iter()
         .zip(&max_bytes)
@@ -52,7 +58,9 @@ pub async fn ensure_topics(
         .into_iter()
         .map(|result| match result {
             Ok(topic) => Ok((topic, Ensured::Created)),
-            Err((topic, RDKafkaErrorCode::TopicAlreadyExists)) => Ok((topic, Ensured::AlreadyExisted)),
+            Err((topic, RDKafkaErrorCode::TopicAlreadyExists)) => {
+                Ok((topic, Ensured::AlreadyExisted))
+            }
             Err((topic, code)) => Err(AdminError::Create { topic, code }),
         })
         .collect()
@@ -68,7 +76,8 @@ pub struct TopicInfo {
 /// Every topic on the cluster but Kafka's internal ones, sorted by name.
 pub async fn list_topics(kafka: &KafkaConfig) -> Result<Vec<TopicInfo>, AdminError> {
     let consumer: BaseConsumer = kafka.client().create()?;
-    let metadata = tokio::task::spawn_blocking(move || consumer.fetch_metadata(None, TIMEOUT)).await??;
+    let metadata =
+        tokio::task::spawn_blocking(move || consumer.fetch_metadata(None, TIMEOUT)).await??;
     let mut topics: Vec<TopicInfo> = metadata
         .topics()
         .iter()

@@ -48,7 +48,10 @@ pub fn last_value<'a, H: Headers>(headers: &'a H, name: &str) -> Option<&'a [u8]
 
 /// `cx` with the correlation id added to its baggage, so every hop can read it.
 pub fn with_correlation(cx: &Context, correlation_id: &str) -> Context {
-    cx.with_baggage([KeyValue::new(CORRELATION_BAGGAGE_KEY, correlation_id.to_owned())])
+    cx.with_baggage([KeyValue::new(
+        CORRELATION_BAGGAGE_KEY,
+        correlation_id.to_owned(),
+    )])
 }
 
 /// Trace context and baggage of `cx`, as the global propagator writes them.
@@ -76,10 +79,12 @@ pub fn event_headers(metadata: &EventMetadata, cx: &Context) -> OwnedHeaders {
 
 /// Builds Kafka headers from `(name, value)` pairs.
 pub fn to_owned_headers(pairs: impl IntoIterator<Item = (String, String)>) -> OwnedHeaders {
-    pairs.into_iter().fold(OwnedHeaders::new(), |headers, (key, value)| {
-        headers.insert(Header {
-            key: &key,
-            value: Some(value.as_bytes()),
+    pairs
+        .into_iter()
+        .fold(OwnedHeaders::new(), |headers, (key, value)| {
+            headers.insert(Header {
+                key: &key,
+                value: Some(value.as_bytes()),
+            })
         })
-    })
 }

@@ -71,7 +71,10 @@ impl EventProducer {
         payload: &[u8],
         headers: OwnedHeaders,
     ) -> Result<Delivered, ProduceError> {
-        let record = FutureRecord::to(topic).key(key).payload(payload).headers(headers);
+        let record = FutureRecord::to(topic)
+            .key(key)
+            .payload(payload)
+            .headers(headers);
         self.inner
             .send(record, Duration::from_secs(0))
             .await

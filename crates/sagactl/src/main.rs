@@ -6,10 +6,19 @@ mod cmd;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "sagactl", version, about = "Operate the choreographed saga: topics, orders, dead letters, outbox, traces.")]
+#[command(
+    name = "sagactl",
+    version,
+    about = "Operate the choreographed saga: topics, orders, dead letters, outbox, traces."
+)]
 struct Cli {
     /// Kafka bootstrap servers.
-    #[arg(long, global = true, env = "KAFKA_BOOTSTRAP_SERVERS", default_value = "127.0.0.1:9092")]
+    #[arg(
+        long,
+        global = true,
+        env = "KAFKA_BOOTSTRAP_SERVERS",
+        default_value = "127.0.0.1:9092"
+    )]
     kafka: String,
 
     #[command(subcommand)]

@@ -55,10 +55,18 @@ pub struct App {
 
 impl App {
     /// Connects, migrates and binds. Call inside a runtime, after `telemetry::init`.
-    pub async fn build(spec: &ServiceSpec, config: &Resolved, shutdown: Shutdown) -> anyhow::Result<Self> {
-        let pool = database::connect(&config.database_url, config.database_max_connections, &shutdown)
-            .await
-            .context("connecting to PostgreSQL")?;
+    pub async fn build(
+        spec: &ServiceSpec,
+        config: &Resolved,
+        shutdown: Shutdown,
+    ) -> anyhow::Result<Self> {
+        let pool = database::connect(
+            &config.database_url,
+            config.database_max_connections,
+            &shutdown,
+        )
+        .await
+        .context("connecting to PostgreSQL")?;
         for migrator in spec.migrations {
             database::migrate(&pool, &migrator()).await?;
         }
@@ -120,11 +128,10 @@ impl App {
         let shutdown = self.parts.shutdown.clone();
         let addr = self.local_addr();
         tracing::info!(service = %self.parts.service_name, %addr, "Serving HTTP.");
-        let server = axum::serve(self.listener, self.routes)
-            .with_graceful_shutdown({
-                let shutdown = shutdown.clone();
-                async move { shutdown.wait().await }
-            });
+        let server = axum::serve(self.listener, self.routes).with_graceful_shutdown({
+            let shutdown = shutdown.clone();
+            async move { shutdown.wait().await }
+        });
         let mut server = tokio::spawn(async move { server.await });
 
         let mut failure = None;
@@ -150,13 +157,19 @@ impl App {
         let drained = tokio::time::timeout(SHUTDOWN_DEADLINE, async {
             while let Some(done) = self.tasks.join_next().await {
                 if let Err(err) = flatten(done) {
-                    tracing::error!(error = format!("{err:#}"), "A background task failed while stopping.");
+                    tracing::error!(
+                        error = format!("{err:#}"),
+                        "A background task failed while stopping."
+                    );
                 }
             }
         })
         .await;
         if drained.is_err() {
-            tracing::warn!(deadline_s = SHUTDOWN_DEADLINE.as_secs(), "Tasks did not stop in time; dropping them.");
+            tracing::warn!(
+                deadline_s = SHUTDOWN_DEADLINE.as_secs(),
+                "Tasks did not stop in time; dropping them."
+            );
             self.tasks.abort_all();
         }
         if let Err(err) = self.parts.producer.flush(Duration::from_secs(5)) {

@@ -11,7 +11,11 @@ use telemetry::{LogFormat, TelemetryConfig};
 #[derive(Debug, Clone, Args)]
 pub struct ServiceConfig {
     /// Kafka bootstrap servers.
-    #[arg(long, env = "KAFKA_BOOTSTRAP_SERVERS", default_value = "127.0.0.1:9092")]
+    #[arg(
+        long,
+        env = "KAFKA_BOOTSTRAP_SERVERS",
+        default_value = "127.0.0.1:9092"
+    )]
     pub kafka_bootstrap_servers: String,
 
     /// PostgreSQL URL; defaults to the service's own database on 127.0.0.1:5432.
@@ -23,7 +27,11 @@ pub struct ServiceConfig {
     pub database_max_connections: u32,
 
     /// OTLP/gRPC endpoint spans are exported to; "none" exports nothing.
-    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT", default_value = "http://127.0.0.1:4317")]
+    #[arg(
+        long,
+        env = "OTEL_EXPORTER_OTLP_ENDPOINT",
+        default_value = "http://127.0.0.1:4317"
+    )]
     pub otlp_endpoint: String,
 
     /// Service name on spans, logs, consumer groups and `ce_source`.
@@ -72,9 +80,10 @@ impl ServiceConfig {
         };
         Resolved {
             kafka_bootstrap_servers: self.kafka_bootstrap_servers.clone(),
-            database_url: self.database_url.clone().unwrap_or_else(|| {
-                format!("postgres://postgres@127.0.0.1:5432/{}", spec.database)
-            }),
+            database_url: self
+                .database_url
+                .clone()
+                .unwrap_or_else(|| format!("postgres://postgres@127.0.0.1:5432/{}", spec.database)),
             database_max_connections: self.database_max_connections,
             service_name,
             http_addr: self

@@ -13,7 +13,11 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// A pool on `url`, retried with backoff until the database answers or shutdown fires:
 /// a service started before its database waits instead of crashing.
-pub async fn connect(url: &str, max_connections: u32, shutdown: &Shutdown) -> anyhow::Result<PgPool> {
+pub async fn connect(
+    url: &str,
+    max_connections: u32,
+    shutdown: &Shutdown,
+) -> anyhow::Result<PgPool> {
     let options = PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(5));
@@ -36,7 +40,10 @@ pub async fn connect(url: &str, max_connections: u32, shutdown: &Shutdown) -> an
 /// Applies the service's migrations; they are append-only, so this is a no-op when
 /// the schema is current.
 pub async fn migrate(pool: &PgPool, migrator: &Migrator) -> anyhow::Result<()> {
-    migrator.run(pool).await.context("running database migrations")
+    migrator
+        .run(pool)
+        .await
+        .context("running database migrations")
 }
 
 /// Ok when a trivial query answers within `timeout`.

@@ -23,7 +23,10 @@ where
         Err(err) => Err(err),
     };
     if let Err(err) = &outcome {
-        tracing::error!(error = format!("{err:#}"), "The service stopped on an error.");
+        tracing::error!(
+            error = format!("{err:#}"),
+            "The service stopped on an error."
+        );
     }
     tokio::task::spawn_blocking(move || telemetry.shutdown())
         .await

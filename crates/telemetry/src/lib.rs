@@ -5,6 +5,7 @@
 //! Invariant: spans are exported by a batch processor sized for load, and
 //! [`TelemetryGuard::shutdown`] flushes what is queued before the process exits.
 
+use std::io::IsTerminal;
 use std::time::Duration;
 
 use opentelemetry::propagation::TextMapCompositePropagator;
@@ -13,7 +14,9 @@ use opentelemetry::{KeyValue, global};
 use opentelemetry_otlp::{SpanExporter, WithExportConfig};
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
-use opentelemetry_sdk::trace::{BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider};
+use opentelemetry_sdk::trace::{
+    BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider,
+};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
@@ -122,6 +125,7 @@ pub fn init(config: &TelemetryConfig) -> Result<TelemetryGuard, TelemetryError> 
             .with_writer(std::io::stderr)
             .boxed(),
         LogFormat::Pretty => tracing_subscriber::fmt::layer()
+            .with_ansi(std::io::stderr().is_terminal())
             .with_writer(std::io::stderr)
             .boxed(),
     };
@@ -155,7 +159,10 @@ pub fn install_propagators() {
     ]));
 }
 
-fn tracer_provider(config: &TelemetryConfig, endpoint: &str) -> Result<SdkTracerProvider, TelemetryError> {
+fn tracer_provider(
+    config: &TelemetryConfig,
+    endpoint: &str,
+) -> Result<SdkTracerProvider, TelemetryError> {
     let exporter = SpanExporter::builder()
         .with_tonic()
         .with_endpoint(endpoint)
@@ -166,7 +173,9 @@ fn tracer_provider(config: &TelemetryConfig, endpoint: &str) -> Result<SdkTracer
         .with_max_export_batch_size(MAX_EXPORT_BATCH)
         .with_scheduled_delay(EXPORT_DELAY)
         .build();
-    let processor = BatchSpanProcessor::builder(exporter).with_batch_config(batch).build();
+    let processor = BatchSpanProcessor::builder(exporter)
+        .with_batch_config(batch)
+        .build();
     let sampler = Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(config.sampling_ratio)));
     let resource = Resource::builder()
         .with_service_name(config.service_name.clone())

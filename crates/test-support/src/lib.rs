@@ -29,7 +29,10 @@ pub fn kafka() -> KafkaConfig {
 
 /// The server's maintenance database, for creating and dropping test databases.
 pub fn postgres_admin_url() -> String {
-    env_or("TEST_POSTGRES_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    env_or(
+        "TEST_POSTGRES_ADMIN_URL",
+        "postgres://postgres@127.0.0.1:5432/postgres",
+    )
 }
 
 pub fn otlp_endpoint() -> String {
@@ -57,9 +60,9 @@ impl TestDatabase {
     pub async fn create(label: &str) -> anyhow::Result<Self> {
         let name = format!("{TEST_DATABASE_PREFIX}{label}_{}", Uuid::now_v7().simple());
         let admin_url = postgres_admin_url();
-        let mut admin = PgConnection::connect(&admin_url)
-            .await
-            .with_context(|| format!("connecting to {admin_url} (is `scripts/infra up` running?)"))?;
+        let mut admin = PgConnection::connect(&admin_url).await.with_context(|| {
+            format!("connecting to {admin_url} (is `scripts/infra up` running?)")
+        })?;
         sqlx::query(&format!(r#"CREATE DATABASE "{name}""#))
             .execute(&mut admin)
             .await
@@ -77,9 +80,12 @@ impl TestDatabase {
     /// Drops the database, closing whatever is still connected to it.
     pub async fn drop_database(self) -> anyhow::Result<()> {
         let mut admin = PgConnection::connect(&postgres_admin_url()).await?;
-        sqlx::query(&format!(r#"DROP DATABASE IF EXISTS "{}" WITH (FORCE)"#, self.name))
-            .execute(&mut admin)
-            .await?;
+        sqlx::query(&format!(
+            r#"DROP DATABASE IF EXISTS "{}" WITH (FORCE)"#,
+            self.name
+        ))
+        .execute(&mut admin)
+        .await?;
         Ok(())
     }
 }

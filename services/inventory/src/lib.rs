@@ -17,7 +17,11 @@ pub const SPEC: ServiceSpec = ServiceSpec {
 
 /// Command line and environment of the binary.
 #[derive(Debug, Parser)]
-#[command(name = "inventory-service", version, about = "The saga's inventory service.")]
+#[command(
+    name = "inventory-service",
+    version,
+    about = "The saga's inventory service."
+)]
 pub struct Cli {
     #[command(flatten)]
     pub service: ServiceConfig,

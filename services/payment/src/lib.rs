@@ -17,7 +17,11 @@ pub const SPEC: ServiceSpec = ServiceSpec {
 
 /// Command line and environment of the binary.
 #[derive(Debug, Parser)]
-#[command(name = "payment-service", version, about = "The saga's payment service.")]
+#[command(
+    name = "payment-service",
+    version,
+    about = "The saga's payment service."
+)]
 pub struct Cli {
     #[command(flatten)]
     pub service: ServiceConfig,
