@@ -37,6 +37,20 @@ impl<H: Headers> Extractor for HeaderExtractor<'_, H> {
     }
 }
 
+/// Reads propagator input from stored headers (an outbox row's `headers` column).
+#[derive(Debug)]
+pub struct HeaderExtractorMap<'a>(pub &'a std::collections::BTreeMap<String, String>);
+
+impl Extractor for HeaderExtractorMap<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(String::as_str)
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(String::as_str).collect()
+    }
+}
+
 /// The value of the last header named `name`: Kafka allows repeats, and the last wins.
 pub fn last_value<'a, H: Headers>(headers: &'a H, name: &str) -> Option<&'a [u8]> {
     headers

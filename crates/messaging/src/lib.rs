@@ -19,4 +19,4 @@ pub mod producer;
 pub mod schema;
 
 pub use config::KafkaConfig;
-pub use producer::{EventProducer, ProduceError};
+pub use producer::{Delivered, EventProducer, PendingDelivery, ProduceError};

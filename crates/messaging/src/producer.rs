@@ -7,7 +7,8 @@ use contracts::events::TopicEvent;
 use opentelemetry::Context;
 use rdkafka::error::KafkaError;
 use rdkafka::message::OwnedHeaders;
-use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
+use rdkafka::types::RDKafkaErrorCode;
 
 use crate::KafkaConfig;
 use crate::headers::event_headers;
@@ -29,6 +30,57 @@ pub enum ProduceError {
 pub struct Delivered {
     pub partition: i32,
     pub offset: i64,
+}
+
+/// A message handed to the client, awaiting its delivery report.
+pub struct PendingDelivery {
+    topic: String,
+    future: DeliveryFuture,
+}
+
+impl std::fmt::Debug for PendingDelivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingDelivery").field("topic", &self.topic).finish_non_exhaustive()
+    }
+}
+
+impl PendingDelivery {
+    pub async fn delivered(self) -> Result<Delivered, ProduceError> {
+        match self.future.await {
+            Ok(Ok(delivery)) => Ok(Delivered {
+                partition: delivery.partition,
+                offset: delivery.offset,
+            }),
+            Ok(Err((source, _))) => Err(ProduceError::Delivery {
+                topic: self.topic,
+                source,
+            }),
+            Err(_canceled) => Err(ProduceError::Delivery {
+                topic: self.topic,
+                source: KafkaError::Canceled,
+            }),
+        }
+    }
+}
+
+impl ProduceError {
+    /// The broker (or the client) refuses this record for good: it is too large or
+    /// malformed, and sending it again cannot succeed.
+    pub fn is_permanent_refusal(&self) -> bool {
+        let code = match self {
+            ProduceError::Delivery { source, .. } => source.rdkafka_error_code(),
+            ProduceError::Create(_) => None,
+        };
+        matches!(
+            code,
+            Some(
+                RDKafkaErrorCode::MessageSizeTooLarge
+                    | RDKafkaErrorCode::InvalidRecord
+                    | RDKafkaErrorCode::MessageBatchTooLarge
+                    | RDKafkaErrorCode::InvalidMessageSize
+            )
+        )
+    }
 }
 
 /// An idempotent producer (see [`KafkaConfig::producer`]).
@@ -86,6 +138,40 @@ impl EventProducer {
                 topic: topic.to_owned(),
                 source,
             })
+    }
+
+    /// Hands one message to the client at once, in call order, and returns the future
+    /// of its delivery report. Calls made in a row keep their order within a partition
+    /// (idempotent producer), which is how a relay pipelines a batch without reordering.
+    /// Waits while the client's queue is full rather than skipping ahead.
+    pub async fn enqueue_raw(
+        &self,
+        topic: &str,
+        key: &[u8],
+        payload: &[u8],
+        headers: OwnedHeaders,
+    ) -> Result<PendingDelivery, ProduceError> {
+        let mut record = FutureRecord::to(topic).key(key).payload(payload).headers(headers);
+        loop {
+            match self.inner.send_result(record) {
+                Ok(future) => {
+                    return Ok(PendingDelivery {
+                        topic: topic.to_owned(),
+                        future,
+                    });
+                }
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
+                    record = returned;
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                }
+                Err((source, _)) => {
+                    return Err(ProduceError::Delivery {
+                        topic: topic.to_owned(),
+                        source,
+                    });
+                }
+            }
+        }
     }
 
     /// Waits up to `timeout` for every message in flight; for shutdown.

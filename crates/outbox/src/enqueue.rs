@@ -1,0 +1,98 @@
+//! Writing an event into the outbox, inside the caller's transaction.
+
+use std::collections::BTreeMap;
+
+use contracts::EventMetadata;
+use contracts::events::TopicEvent;
+use messaging::headers::{trace_headers, with_correlation};
+use opentelemetry::Context;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+/// The most a row's key, value and headers may weigh: comfortably under the saga
+/// topics' 1 MiB `max.message.bytes`, leaving room for the record's framing, so that
+/// nothing unsendable is ever committed.
+pub const MAX_RECORD_BYTES: usize = 900 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EnqueueError {
+    #[error("event {event_type} is {bytes} bytes with key and headers, over the {limit}-byte limit")]
+    TooLarge {
+        event_type: String,
+        bytes: usize,
+        limit: usize,
+    },
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// One message as it will be produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxRecord {
+    pub topic: String,
+    pub key: String,
+    pub event_id: Uuid,
+    pub event_type: String,
+    /// The event's JSON body.
+    pub payload: serde_json::Value,
+    /// Every header but the relay's own trace context: the CloudEvents envelope, plus
+    /// the trace context and baggage of the work that wrote the row.
+    pub headers: BTreeMap<String, String>,
+}
+
+impl OutboxRecord {
+    /// The record for `event` with `metadata`, written in the trace context `cx` (the
+    /// span handling the request or message that caused it).
+    pub fn for_event<E: TopicEvent>(event: &E, metadata: &EventMetadata, cx: &Context) -> Self {
+        let cx = with_correlation(cx, &metadata.correlation_id.to_string());
+        let mut headers: BTreeMap<String, String> = metadata
+            .to_headers()
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+        headers.extend(trace_headers(&cx));
+        let payload = serde_json::from_slice(&event.encode()).expect("an encoded event is JSON");
+        Self {
+            topic: E::TOPIC.to_owned(),
+            key: event.order_id().to_string(),
+            event_id: metadata.event_id,
+            event_type: metadata.event_type.to_string(),
+            payload,
+            headers,
+        }
+    }
+
+    /// Key, value and headers as the broker will count them.
+    pub fn size(&self) -> usize {
+        let value = self.payload.to_string().len();
+        let headers: usize = self.headers.iter().map(|(k, v)| k.len() + v.len()).sum();
+        self.key.len() + value + headers
+    }
+}
+
+/// Inserts `record` in the caller's transaction and returns its outbox id. Call
+/// [`crate::Wakeup::notify`] after the transaction commits.
+pub async fn enqueue(tx: &mut PgConnection, record: &OutboxRecord) -> Result<i64, EnqueueError> {
+    let bytes = record.size();
+    if bytes > MAX_RECORD_BYTES {
+        return Err(EnqueueError::TooLarge {
+            event_type: record.event_type.clone(),
+            bytes,
+            limit: MAX_RECORD_BYTES,
+        });
+    }
+    let headers = serde_json::to_value(&record.headers).expect("a string map is JSON");
+    let id = sqlx::query_scalar(
+        "INSERT INTO outbox (topic, key, event_id, event_type, payload, headers)
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(&record.topic)
+    .bind(&record.key)
+    .bind(record.event_id)
+    .bind(&record.event_type)
+    .bind(&record.payload)
+    .bind(headers)
+    .fetch_one(tx)
+    .await?;
+    Ok(id)
+}

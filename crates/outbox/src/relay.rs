@@ -1,0 +1,293 @@
+//! The relay: unpublished rows, in id order, to Kafka; then marked.
+//!
+//! One step ([`Relay::relay_once`]) reads a batch, hands every row to the producer in
+//! id order (so one key's rows keep their order within its partition), awaits every
+//! delivery report, and marks in one statement what was delivered. A crash before the
+//! mark publishes the batch again: at least once, made harmless by the consumers'
+//! inbox. Only a permanent refusal (size or record format) parks a row; every other
+//! failure leaves it, and every row after it, for the next step.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use futures_util::future::join_all;
+use messaging::headers::{HeaderExtractorMap, to_owned_headers, trace_headers};
+use messaging::{EventProducer, ProduceError};
+use opentelemetry::global;
+use sqlx::{FromRow, PgPool};
+use tracing::Instrument;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+use crate::Wakeup;
+use crate::leader::Leadership;
+
+/// How the relay behaves; the defaults are DESIGN.md §5's.
+#[derive(Debug, Clone)]
+pub struct RelayConfig {
+    /// Rows read and produced per step.
+    pub batch_size: i64,
+    /// The fallback poll when no in-process wake-up comes (at most 100 ms).
+    pub poll_interval: Duration,
+    /// Schema of the `outbox` table; part of the leader lock's key.
+    pub schema: String,
+    /// Published rows are deleted after this long.
+    pub published_retention: Duration,
+    /// How often pruning runs.
+    pub prune_every: Duration,
+    /// Test only: produce every row twice, to prove the consumers' dedup.
+    pub publish_twice: bool,
+}
+
+impl Default for RelayConfig {
+    fn default() -> Self {
+        Self {
+            batch_size: 1000,
+            poll_interval: Duration::from_millis(100),
+            schema: "public".to_owned(),
+            published_retention: Duration::from_secs(24 * 3600),
+            prune_every: Duration::from_secs(60),
+            publish_twice: false,
+        }
+    }
+}
+
+/// What one step did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelayStep {
+    /// Rows were delivered and marked (`parked` of them refused for good).
+    Published { rows: usize, parked: usize },
+    /// Nothing to publish.
+    Empty,
+    /// Another relay holds the lock; this one waits.
+    NotLeader,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    #[error("outbox database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("publishing row {id}: {source}")]
+    Produce {
+        id: i64,
+        #[source]
+        source: ProduceError,
+    },
+}
+
+#[derive(Debug, FromRow)]
+struct Row {
+    id: i64,
+    topic: String,
+    key: String,
+    event_type: String,
+    payload: serde_json::Value,
+    headers: sqlx::types::Json<BTreeMap<String, String>>,
+}
+
+/// The relay of one service's outbox.
+#[derive(Debug)]
+pub struct Relay {
+    pool: PgPool,
+    producer: EventProducer,
+    leadership: Leadership,
+    wakeup: Wakeup,
+    config: RelayConfig,
+}
+
+impl Relay {
+    pub fn new(
+        pool: PgPool,
+        database_url: &str,
+        producer: EventProducer,
+        wakeup: Wakeup,
+        config: RelayConfig,
+    ) -> Self {
+        let leadership = Leadership::new(database_url, format!("{}.outbox", config.schema));
+        Self {
+            pool,
+            producer,
+            leadership,
+            wakeup,
+            config,
+        }
+    }
+
+    /// One batch: read, produce in order, await every report, mark.
+    pub async fn relay_once(&mut self) -> Result<RelayStep, RelayError> {
+        if !self.leadership.acquire().await? {
+            return Ok(RelayStep::NotLeader);
+        }
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT id, topic, key, event_type, payload, headers FROM outbox
+             WHERE published_at IS NULL AND failed_at IS NULL ORDER BY id LIMIT $1",
+        )
+        .bind(self.config.batch_size)
+        .fetch_all(&self.pool)
+        .await?;
+        if rows.is_empty() {
+            return Ok(RelayStep::Empty);
+        }
+
+        let copies = if self.config.publish_twice { 2 } else { 1 };
+        let mut pending = Vec::with_capacity(rows.len() * copies);
+        for row in &rows {
+            let span = publish_span(row);
+            let headers = message_headers(row, &span);
+            let body = serde_json::to_vec(&row.payload).expect("a JSON value serializes");
+            for _ in 0..copies {
+                let delivery = self
+                    .producer
+                    .enqueue_raw(&row.topic, row.key.as_bytes(), &body, headers.clone())
+                    .await;
+                pending.push((row.id, span.clone(), delivery));
+            }
+        }
+        let reports = join_all(pending.into_iter().map(|(id, span, delivery)| {
+            async move {
+                let report = match delivery {
+                    Ok(pending) => pending.delivered().await,
+                    Err(err) => Err(err),
+                };
+                (id, report)
+            }
+            .instrument(span)
+        }))
+        .await;
+
+        // Reports come back in enqueue order: mark the delivered prefix, park what is
+        // refused for good, and stop at the first other failure.
+        let mut published = Vec::with_capacity(rows.len());
+        let mut parked = Vec::new();
+        let mut stopped = None;
+        for (id, report) in reports {
+            if published.last() == Some(&id) || parked.iter().any(|(p, _)| *p == id) {
+                continue;
+            }
+            match report {
+                Ok(_) => published.push(id),
+                Err(err) if err.is_permanent_refusal() => parked.push((id, err.to_string())),
+                Err(err) => {
+                    stopped = Some(RelayError::Produce { id, source: err });
+                    break;
+                }
+            }
+        }
+        if !self.leadership.is_held().await {
+            return Ok(RelayStep::NotLeader);
+        }
+        self.mark(&published, &parked).await?;
+        if let Some(err) = stopped {
+            return Err(err);
+        }
+        Ok(RelayStep::Published {
+            rows: published.len() + parked.len(),
+            parked: parked.len(),
+        })
+    }
+
+    async fn mark(&self, published: &[i64], parked: &[(i64, String)]) -> Result<(), sqlx::Error> {
+        if !published.is_empty() {
+            sqlx::query("UPDATE outbox SET published_at = now() WHERE id = ANY($1)")
+                .bind(published)
+                .execute(&self.pool)
+                .await?;
+            metrics::counter!("outbox_published_total").increment(published.len() as u64);
+        }
+        for (id, reason) in parked {
+            tracing::error!(outbox_id = id, reason = %reason, "The broker refused an outbox row for good; parked it. Inspect with `sagactl outbox parked`.");
+            sqlx::query("UPDATE outbox SET failed_at = now(), failure = $2 WHERE id = $1")
+                .bind(id)
+                .bind(reason)
+                .execute(&self.pool)
+                .await?;
+            metrics::counter!("outbox_parked_total").increment(1);
+        }
+        Ok(())
+    }
+
+    /// Deletes published rows older than the retention.
+    pub async fn prune(&self) -> Result<u64, sqlx::Error> {
+        let retention = self.config.published_retention.as_secs_f64();
+        let deleted = sqlx::query(
+            "DELETE FROM outbox WHERE id IN (
+                 SELECT id FROM outbox WHERE published_at < now() - make_interval(secs => $1) LIMIT 10000)",
+        )
+        .bind(retention)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(deleted)
+    }
+
+    /// Publishes until `shutdown` resolves, then hands leadership over.
+    pub async fn run(mut self, shutdown: impl std::future::Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        let mut backoff = Duration::from_millis(100);
+        let mut last_prune = Instant::now();
+        loop {
+            let wait = match self.relay_once().await {
+                Ok(RelayStep::Published { rows, .. }) if rows as i64 >= self.config.batch_size => Duration::ZERO,
+                Ok(RelayStep::Published { .. } | RelayStep::Empty) => self.config.poll_interval,
+                Ok(RelayStep::NotLeader) => Duration::from_secs(1),
+                Err(err) => {
+                    tracing::warn!(error = %err, retry_in_ms = backoff.as_millis() as u64, "Outbox relay step failed; retrying.");
+                    metrics::counter!("outbox_relay_errors_total").increment(1);
+                    let wait = backoff;
+                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                    wait
+                }
+            };
+            if wait < Duration::from_secs(1) && wait != self.config.poll_interval {
+                backoff = Duration::from_millis(100);
+            }
+            if last_prune.elapsed() >= self.config.prune_every {
+                last_prune = Instant::now();
+                match self.prune().await {
+                    Ok(0) => {}
+                    Ok(deleted) => tracing::debug!(deleted, "Pruned published outbox rows."),
+                    Err(err) => tracing::warn!(error = %err, "Pruning the outbox failed."),
+                }
+            }
+            if wait.is_zero() {
+                continue;
+            }
+            tokio::select! {
+                () = &mut shutdown => break,
+                () = self.wakeup.notified() => {}
+                () = tokio::time::sleep(wait) => {}
+            }
+        }
+        self.leadership.release().await;
+    }
+}
+
+/// The producer span of one row: a child of the context that wrote the row, so the
+/// trace runs from the request or message through the outbox to the consumer.
+fn publish_span(row: &Row) -> tracing::Span {
+    let span = tracing::info_span!(
+        "publish",
+        otel.name = format!("{} publish", row.topic),
+        otel.kind = "producer",
+        messaging.system = "kafka",
+        messaging.operation = "publish",
+        messaging.destination.name = %row.topic,
+        messaging.kafka.message.key = %row.key,
+        messaging.message.id = row.headers.get(contracts::headers::CE_ID).map(String::as_str).unwrap_or_default(),
+        saga.correlation_id = row.headers.get(contracts::headers::CORRELATION_ID).map(String::as_str).unwrap_or_default(),
+        order.id = %row.key,
+        event.r#type = %row.event_type,
+        outbox.id = row.id,
+    );
+    let parent = global::get_text_map_propagator(|p| p.extract(&HeaderExtractorMap(&row.headers.0)));
+    let _ = span.set_parent(parent);
+    span
+}
+
+/// The stored headers with the trace context replaced by the publish span's.
+fn message_headers(row: &Row, span: &tracing::Span) -> rdkafka::message::OwnedHeaders {
+    let mut headers = row.headers.0.clone();
+    for (key, value) in trace_headers(&span.context()) {
+        headers.insert(key, value);
+    }
+    to_owned_headers(headers)
+}
