@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use contracts::topics::TopicSpec;
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::admin::{AdminClient, AdminOptions, AlterConfig, NewTopic, ResourceSpecifier, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
@@ -18,7 +18,7 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 pub enum AdminError {
     #[error("kafka: {0}")]
     Kafka(#[from] KafkaError),
-    #[error("creating topic {topic} failed: {code}")]
+    #[error("creating or configuring topic {topic} failed: {code}")]
     Create {
         topic: String,
         code: RDKafkaErrorCode,
@@ -64,6 +64,20 @@ pub async fn ensure_topics(
             Err((topic, code)) => Err(AdminError::Create { topic, code }),
         })
         .collect()
+}
+
+/// Sets one configuration entry of a topic (e.g. `max.message.bytes`).
+pub async fn set_topic_config(kafka: &KafkaConfig, topic: &str, key: &str, value: &str) -> Result<(), AdminError> {
+    let admin: AdminClient<DefaultClientContext> = kafka.client().create()?;
+    let change = AlterConfig::new(ResourceSpecifier::Topic(topic)).set(key, value);
+    let options = AdminOptions::new().operation_timeout(Some(TIMEOUT));
+    for result in admin.alter_configs(&[change], &options).await? {
+        result.map_err(|(_, code)| AdminError::Create {
+            topic: topic.to_owned(),
+            code,
+        })?;
+    }
+    Ok(())
 }
 
 /// A topic as the broker describes it.

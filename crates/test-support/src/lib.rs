@@ -103,3 +103,11 @@ pub async fn create_topic(prefix: &str, partitions: i32) -> anyhow::Result<Strin
         .with_context(|| format!("creating topic {name} (is `scripts/infra up` running?)"))?;
     Ok(name)
 }
+
+/// Changes a test topic's `max.message.bytes`, e.g. to provoke a size refusal.
+pub async fn set_topic_max_message_bytes(topic: &str, bytes: usize) -> anyhow::Result<()> {
+    messaging::admin::set_topic_config(&kafka(), topic, "max.message.bytes", &bytes.to_string()).await?;
+    // The broker applies topic configs asynchronously; give it a moment.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    Ok(())
+}

@@ -1,0 +1,5 @@
+//! The outbox against the real PostgreSQL and Kafka.
+
+mod helpers;
+mod publishing;
+mod size;
