@@ -2,6 +2,10 @@
 //!
 //! - [`config`]: client settings every producer and consumer shares (DESIGN.md §5).
 //! - [`admin`]: creating and listing the topics of DESIGN.md §2 (broker auto-create is off).
+//! - [`consumer`]: the consumer runtime: batches, inbox dedup, retries, DLQ, pausing.
+//! - [`error`]: handler failures sorted into infrastructure, transient and handler.
+//! - [`inbox`]: the idempotent consumer's dedup table, written with the effect.
+//! - [`dlq`]: dead-letter copies and replays, and their headers.
 //! - [`headers`]: CloudEvents headers from [`contracts::EventMetadata`], and the
 //!   OpenTelemetry injector and extractor over Kafka headers.
 //! - [`producer`]: an idempotent producer that sends one event with every header.
@@ -13,7 +17,11 @@
 
 pub mod admin;
 pub mod config;
+pub mod consumer;
+pub mod dlq;
+pub mod error;
 pub mod headers;
+pub mod inbox;
 pub mod probe;
 pub mod producer;
 pub mod schema;

@@ -1,0 +1,115 @@
+//! The consumer runtime of DESIGN.md §5: at-least-once delivery made effectively
+//! exactly-once by an inbox written in the same transaction as the effect.
+//!
+//! Each message: decode → lock the order's state row → dedup in the inbox → handle →
+//! (the handler's outbox rows) → commit; then, and only then, its offset is stored.
+//! A polled batch shares one transaction with a savepoint per message; the first
+//! failure commits what came before and handles the rest one per transaction.
+//!
+//! - [`Handler`]: what a service plugs in.
+//! - `prepare`: decoding and sorting a message before any database work.
+//! - `runtime`: the poll loop, batches, retries, DLQ routing, pausing.
+//! - `context`: the Kafka client context (commit on revoke).
+
+mod context;
+mod prepare;
+mod runtime;
+
+use std::future::Future;
+use std::time::Duration;
+
+use contracts::{EventMetadata, OrderId, SagaEvent};
+use sqlx::PgConnection;
+
+pub use runtime::{ConsumerHealth, ConsumerRuntime};
+
+use crate::error::HandlerError;
+
+/// What a service's handler did with an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// It changed state (and may have enqueued events).
+    Applied,
+    /// It no longer applies (a late event for a finished order): accepted, no change.
+    Ignored,
+}
+
+/// A decoded message, as a handler sees it.
+#[derive(Debug, Clone)]
+pub struct Envelope {
+    pub metadata: EventMetadata,
+    pub event: SagaEvent,
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+}
+
+impl Envelope {
+    pub fn order_id(&self) -> OrderId {
+        self.event.order_id()
+    }
+}
+
+/// A service's reactions, run by the runtime inside its transaction.
+pub trait Handler: Send + Sync + 'static {
+    /// Whether this service reacts to events named `name` (`payment.completed`, without
+    /// the version). Others are skipped with a log line, never dead-lettered.
+    fn handles(&self, name: &str) -> bool;
+
+    /// First thing in the transaction: create the order's state row if absent, then
+    /// lock it (`INSERT ... ON CONFLICT DO NOTHING`, then `SELECT ... FOR UPDATE`), so
+    /// handlers of one order serialise whichever topic or replica they run on.
+    fn lock(&self, tx: &mut PgConnection, order_id: OrderId) -> impl Future<Output = Result<(), HandlerError>> + Send;
+
+    /// Applies the event in `tx`. Runs inside the message's span, so outbox rows written
+    /// here carry this message's trace context.
+    fn handle(&self, tx: &mut PgConnection, envelope: &Envelope) -> impl Future<Output = Result<Outcome, HandlerError>> + Send;
+
+    /// Called after a transaction that handled messages committed: wake the relay.
+    fn committed(&self) {}
+}
+
+/// How the runtime consumes; defaults follow DESIGN.md §5.
+#[derive(Debug, Clone)]
+pub struct ConsumerConfig {
+    /// The consumer group, also the service name; `<group>.retry` is consumed too.
+    pub group: String,
+    /// The saga topics this service reacts to.
+    pub topics: Vec<String>,
+    /// Most messages in one batch transaction.
+    pub batch_size: usize,
+    /// Handler-error retries before a message is dead-lettered.
+    pub handler_retries: u32,
+    /// First handler-error backoff; doubles per retry.
+    pub handler_backoff: Duration,
+    /// Immediate retries of a transient conflict before it counts as a handler error.
+    pub transient_retries: u32,
+    /// First infrastructure backoff; doubles up to `max_backoff`.
+    pub infrastructure_backoff: Duration,
+    pub max_backoff: Duration,
+    /// Extra librdkafka settings (tests shorten `max.poll.interval.ms`, say).
+    pub client_overrides: Vec<(String, String)>,
+}
+
+impl ConsumerConfig {
+    pub fn new(group: impl Into<String>, topics: &[&str]) -> Self {
+        Self {
+            group: group.into(),
+            topics: topics.iter().map(|t| (*t).to_owned()).collect(),
+            batch_size: 100,
+            handler_retries: 3,
+            handler_backoff: Duration::from_millis(200),
+            transient_retries: 10,
+            infrastructure_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(30),
+            client_overrides: Vec::new(),
+        }
+    }
+
+    /// Every topic consumed: the saga topics and this group's `.retry`.
+    pub fn subscriptions(&self) -> Vec<String> {
+        let mut topics = self.topics.clone();
+        topics.push(contracts::topics::retry_topic(&self.group));
+        topics
+    }
+}

@@ -1,0 +1,523 @@
+//! The poll loop: batches, savepoints, retries, dead letters, pausing on outages.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use futures_util::FutureExt;
+use rdkafka::Message;
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::message::OwnedMessage;
+use rdkafka::Offset;
+use sqlx::{Acquire, PgConnection, PgPool};
+use tracing::Instrument;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+use super::context::SagaConsumerContext;
+use super::prepare::{Prepared, prepare};
+use super::{ConsumerConfig, Envelope, Handler, Outcome};
+use crate::dlq::{DlqClass, Failure, Origin, dlq_headers};
+use crate::error::{ErrorClass, HandlerError};
+use crate::headers::extract_context;
+use crate::inbox::{self, InboxOutcome};
+use crate::{EventProducer, KafkaConfig};
+
+/// Shared view of the runtime's state, for readiness and tests.
+#[derive(Debug, Clone, Default)]
+pub struct ConsumerHealth {
+    paused: Arc<AtomicBool>,
+}
+
+impl ConsumerHealth {
+    /// True while an infrastructure outage keeps the partitions paused.
+    pub fn is_paused(&self) -> bool {
+        self.paused.load(Ordering::Relaxed)
+    }
+}
+
+/// What a message's transaction did, once it committed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Applied {
+    Handled(Outcome),
+    Duplicate,
+    /// The same event id was handled before with another body: poison.
+    Conflict,
+}
+
+/// Partitions paused by an outage, and where each resumes.
+#[derive(Debug)]
+struct Pause {
+    resume_at: Instant,
+    seek_to: BTreeMap<(String, i32), i64>,
+}
+
+/// The runtime stops a batch and pauses when the database or broker is away.
+#[derive(Debug)]
+struct Outage(HandlerError);
+
+/// How far a batch transaction got.
+enum BatchResult {
+    /// Every message committed.
+    All,
+    /// The messages before this index committed; the rest go one by one.
+    Prefix(usize),
+    /// Nothing committed: the database is away.
+    Outage(HandlerError),
+}
+
+/// One service's consumer: its group, its handler, its database.
+pub struct ConsumerRuntime<H: Handler> {
+    config: ConsumerConfig,
+    handler: Arc<H>,
+    pool: PgPool,
+    consumer: Arc<StreamConsumer<SagaConsumerContext>>,
+    producer: EventProducer,
+    health: ConsumerHealth,
+    pause: Option<Pause>,
+    backoff: Duration,
+}
+
+impl<H: Handler> std::fmt::Debug for ConsumerRuntime<H> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConsumerRuntime").field("config", &self.config).finish_non_exhaustive()
+    }
+}
+
+impl<H: Handler> ConsumerRuntime<H> {
+    /// Creates the consumer and subscribes to the topics and the group's `.retry`.
+    pub fn new(
+        kafka: &KafkaConfig,
+        config: ConsumerConfig,
+        handler: Arc<H>,
+        pool: PgPool,
+        producer: EventProducer,
+    ) -> Result<Self, rdkafka::error::KafkaError> {
+        let mut client = kafka.consumer(&config.group);
+        for (key, value) in &config.client_overrides {
+            client.set(key, value);
+        }
+        let consumer: StreamConsumer<SagaConsumerContext> = client.create_with_context(SagaConsumerContext)?;
+        let topics = config.subscriptions();
+        let topics: Vec<&str> = topics.iter().map(String::as_str).collect();
+        consumer.subscribe(&topics)?;
+        let backoff = config.infrastructure_backoff;
+        Ok(Self {
+            config,
+            handler,
+            pool,
+            consumer: Arc::new(consumer),
+            producer,
+            health: ConsumerHealth::default(),
+            pause: None,
+            backoff,
+        })
+    }
+
+    pub fn health(&self) -> ConsumerHealth {
+        self.health.clone()
+    }
+
+    /// Consumes until `shutdown` resolves; finishes the batch in hand, then commits.
+    pub async fn run(mut self, shutdown: impl std::future::Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tracing::info!(group = %self.config.group, topics = ?self.config.subscriptions(), "Consuming.");
+        loop {
+            let consumer = Arc::clone(&self.consumer);
+            // Every pass polls the client again, so a member whose partitions are all
+            // paused still polls within max.poll.interval.ms and stays in its group.
+            let batch = tokio::select! {
+                biased;
+                () = &mut shutdown => break,
+                received = consumer.recv() => {
+                    let mut batch = Vec::new();
+                    match received {
+                        Ok(message) => batch.push(message.detach()),
+                        Err(err) => tracing::warn!(error = %err, "Kafka consumer error."),
+                    }
+                    while batch.len() < self.config.batch_size {
+                        match consumer.recv().now_or_never() {
+                            Some(Ok(message)) => batch.push(message.detach()),
+                            _ => break,
+                        }
+                    }
+                    batch
+                }
+                _ = tick.tick() => {
+                    self.on_tick();
+                    continue;
+                }
+            };
+            if batch.is_empty() {
+                continue;
+            }
+            if self.pause.is_some() {
+                self.hold_back(&batch);
+                continue;
+            }
+            self.process_batch(batch).await;
+        }
+        if let Err(err) = self.consumer.commit_consumer_state(CommitMode::Sync) {
+            tracing::debug!(error = %err, "No offsets to commit at shutdown.");
+        }
+        self.consumer.unsubscribe();
+        tracing::info!(group = %self.config.group, "Consumer stopped.");
+    }
+
+    async fn process_batch(&mut self, batch: Vec<OwnedMessage>) {
+        let prepared: Vec<Prepared> = batch.iter().map(|m| prepare(self.handler.as_ref(), m)).collect();
+        let first_single = match self.try_batch(&batch, &prepared).await {
+            BatchResult::All => {
+                self.after_commit(&batch);
+                return;
+            }
+            BatchResult::Prefix(done) => {
+                self.after_commit(&batch[..done]);
+                done
+            }
+            BatchResult::Outage(err) => {
+                self.pause_from(&batch, &err);
+                return;
+            }
+        };
+        for index in first_single..batch.len() {
+            match self.process_single(&batch[index], &prepared[index]).await {
+                Ok(()) => self.after_commit(&batch[index..=index]),
+                Err(Outage(err)) => {
+                    self.pause_from(&batch[index..], &err);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Every message in one transaction, a savepoint each, stopping at the first that
+    /// fails or needs a dead letter.
+    async fn try_batch(&self, batch: &[OwnedMessage], prepared: &[Prepared]) -> BatchResult {
+        let mut tx = match self.pool.begin().await {
+            Ok(tx) => tx,
+            Err(err) => return outage_or(err.into(), BatchResult::Prefix(0)),
+        };
+        let mut outcomes = Vec::with_capacity(batch.len());
+        let mut stop = batch.len();
+        for (index, (message, prep)) in batch.iter().zip(prepared).enumerate() {
+            let applied = match prep {
+                Prepared::Skip(reason) => {
+                    log_skip(message, reason);
+                    continue;
+                }
+                Prepared::DeadLetter(..) => None,
+                Prepared::Handle(envelope, sha) => {
+                    let span = message_span(&self.config.group, message, envelope);
+                    let attempt = async {
+                        let mut savepoint = tx.begin().await?;
+                        match self.apply(&mut savepoint, envelope, sha).await? {
+                            Applied::Conflict => Ok(None),
+                            applied => {
+                                savepoint.commit().await?;
+                                Ok::<_, HandlerError>(Some(applied))
+                            }
+                        }
+                    }
+                    .instrument(span)
+                    .await;
+                    attempt.ok().flatten()
+                }
+            };
+            match applied {
+                Some(applied) => outcomes.push(applied),
+                None => {
+                    stop = index;
+                    break;
+                }
+            }
+        }
+        match tx.commit().await {
+            Ok(()) => {
+                outcomes.iter().for_each(|a| self.count(*a));
+                if stop == batch.len() {
+                    BatchResult::All
+                } else {
+                    BatchResult::Prefix(stop)
+                }
+            }
+            Err(err) => outage_or(err.into(), BatchResult::Prefix(0)),
+        }
+    }
+
+    /// One message in its own transaction, with the retries its failure class allows.
+    async fn process_single(&self, message: &OwnedMessage, prepared: &Prepared) -> Result<(), Outage> {
+        let (envelope, sha) = match prepared {
+            Prepared::Skip(reason) => {
+                log_skip(message, reason);
+                return Ok(());
+            }
+            Prepared::DeadLetter(class, reason) => {
+                let now = Utc::now();
+                return self.dead_letter(message, failure(*class, reason.clone(), 1, now)).await;
+            }
+            Prepared::Handle(envelope, sha) => (envelope, sha),
+        };
+        let mut attempts = 0;
+        let mut transient = 0;
+        let mut handler_failures = 0;
+        let mut first_failed_at = None;
+        loop {
+            attempts += 1;
+            let span = message_span(&self.config.group, message, envelope);
+            let result = async {
+                let mut tx = self.pool.begin().await?;
+                let applied = self.apply(&mut tx, envelope, sha).await?;
+                if applied != Applied::Conflict {
+                    tx.commit().await?;
+                }
+                Ok::<_, HandlerError>(applied)
+            }
+            .instrument(span.clone())
+            .await;
+            let err = match result {
+                Ok(Applied::Conflict) => {
+                    let reason = format!("event {} was handled before with another body", envelope.metadata.event_id);
+                    let now = Utc::now();
+                    return self.dead_letter(message, failure(DlqClass::Poison, reason, attempts, now)).await;
+                }
+                Ok(applied) => {
+                    self.count(applied);
+                    return Ok(());
+                }
+                Err(err) => err,
+            };
+            match err.class() {
+                ErrorClass::Infrastructure => return Err(Outage(err)),
+                ErrorClass::Transient if transient < self.config.transient_retries => {
+                    transient += 1;
+                    metrics::counter!("messages_retried_total", "group" => self.config.group.clone(), "class" => "transient").increment(1);
+                    continue;
+                }
+                ErrorClass::Transient | ErrorClass::Handler => {}
+            }
+            let now = Utc::now();
+            let first = *first_failed_at.get_or_insert(now);
+            handler_failures += 1;
+            if handler_failures > self.config.handler_retries {
+                let failure = Failure {
+                    first_failed_at: first,
+                    ..failure(DlqClass::Handler, err.to_string(), attempts, now)
+                };
+                return self.dead_letter(message, failure).await;
+            }
+            let wait = self.config.handler_backoff * 2u32.saturating_pow(handler_failures - 1);
+            span.in_scope(|| {
+                tracing::warn!(error = %err, attempt = attempts, retry_in_ms = wait.as_millis() as u64, "Handler failed; retrying.");
+            });
+            metrics::counter!("messages_retried_total", "group" => self.config.group.clone(), "class" => "handler").increment(1);
+            // No transaction is open here: nothing is locked while we wait.
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Lock the order, dedup in the inbox, handle: the body of every transaction.
+    async fn apply(&self, tx: &mut PgConnection, envelope: &Envelope, sha: &[u8; 32]) -> Result<Applied, HandlerError> {
+        self.handler.lock(tx, envelope.order_id()).await?;
+        match inbox::record(tx, &self.config.group, envelope.metadata.event_id, sha).await? {
+            InboxOutcome::New => Ok(Applied::Handled(self.handler.handle(tx, envelope).await?)),
+            InboxOutcome::Duplicate => Ok(Applied::Duplicate),
+            InboxOutcome::Conflict => Ok(Applied::Conflict),
+        }
+    }
+
+    /// Copies the message to `<group>.dlq` and waits for the broker's acknowledgement.
+    async fn dead_letter(&self, message: &OwnedMessage, failure: Failure) -> Result<(), Outage> {
+        let origin = Origin {
+            topic: message.topic().to_owned(),
+            partition: message.partition(),
+            offset: message.offset(),
+            group: self.config.group.clone(),
+        };
+        let topic = contracts::topics::dlq_topic(&self.config.group);
+        let headers = dlq_headers(message.headers(), &origin, &failure);
+        let span = tracing::info_span!(
+            "dead letter",
+            otel.name = format!("{topic} publish"),
+            otel.kind = "producer",
+            messaging.system = "kafka",
+            messaging.operation = "publish",
+            messaging.destination.name = %topic,
+            dlq.error_class = failure.class.as_str(),
+        );
+        let _ = span.set_parent(message.headers().map(extract_context).unwrap_or_default());
+        let sent = self
+            .producer
+            .send_raw(
+                &topic,
+                message.key().unwrap_or_default(),
+                message.payload().unwrap_or_default(),
+                headers,
+            )
+            .instrument(span.clone())
+            .await;
+        match sent {
+            Ok(delivered) => {
+                span.in_scope(|| {
+                    tracing::error!(
+                        class = failure.class.as_str(),
+                        error = %failure.error,
+                        attempts = failure.attempts,
+                        topic = %origin.topic,
+                        partition = origin.partition,
+                        offset = origin.offset,
+                        dlq_partition = delivered.partition,
+                        dlq_offset = delivered.offset,
+                        "Dead-lettered a message; inspect with `sagactl dlq list`."
+                    );
+                });
+                metrics::counter!("messages_dead_lettered_total", "group" => self.config.group.clone(), "class" => failure.class.as_str()).increment(1);
+                Ok(())
+            }
+            Err(err) => Err(Outage(HandlerError::Kafka(err.to_string()))),
+        }
+    }
+
+    /// Stores the offsets of messages whose transaction committed (or that were
+    /// skipped or dead-lettered), and tells the handler.
+    fn after_commit(&mut self, messages: &[OwnedMessage]) {
+        if messages.is_empty() {
+            return;
+        }
+        for message in messages {
+            if let Err(err) = self.consumer.store_offset(message.topic(), message.partition(), message.offset()) {
+                // The partition was revoked meanwhile: its new owner starts after what
+                // was committed, so dropping this store loses nothing.
+                tracing::debug!(error = %err, topic = message.topic(), partition = message.partition(), "Offset store refused.");
+            }
+        }
+        self.backoff = self.config.infrastructure_backoff;
+        self.handler.committed();
+    }
+
+    fn count(&self, applied: Applied) {
+        let outcome = match applied {
+            Applied::Handled(Outcome::Applied) => "applied",
+            Applied::Handled(Outcome::Ignored) => "ignored",
+            Applied::Duplicate => "duplicate",
+            Applied::Conflict => return,
+        };
+        metrics::counter!("messages_handled_total", "group" => self.config.group.clone(), "outcome" => outcome).increment(1);
+    }
+
+    /// An outage: pause every assigned partition, remember where each resumes.
+    fn pause_from(&mut self, unprocessed: &[OwnedMessage], err: &HandlerError) {
+        let mut pause = self.pause.take().unwrap_or(Pause {
+            resume_at: Instant::now(),
+            seek_to: BTreeMap::new(),
+        });
+        remember_positions(&mut pause.seek_to, unprocessed);
+        pause.resume_at = Instant::now() + self.backoff;
+        tracing::warn!(error = %err, retry_in_ms = self.backoff.as_millis() as u64, "Infrastructure unavailable; pausing consumption.");
+        self.backoff = (self.backoff * 2).min(self.config.max_backoff);
+        self.pause = Some(pause);
+        self.pause_assignment();
+        self.health.paused.store(true, Ordering::Relaxed);
+        metrics::counter!("consumer_pauses_total", "group" => self.config.group.clone()).increment(1);
+    }
+
+    /// Messages that arrive while paused were fetched before the pause: they go back.
+    fn hold_back(&mut self, batch: &[OwnedMessage]) {
+        if let Some(pause) = self.pause.as_mut() {
+            remember_positions(&mut pause.seek_to, batch);
+        }
+    }
+
+    fn pause_assignment(&self) {
+        if let Ok(assignment) = self.consumer.assignment()
+            && let Err(err) = self.consumer.pause(&assignment)
+        {
+            tracing::warn!(error = %err, "Pausing partitions failed.");
+        }
+    }
+
+    /// Once a second: resume after an outage's backoff, seeking back first.
+    fn on_tick(&mut self) {
+        let Some(pause) = self.pause.as_ref() else {
+            return;
+        };
+        if Instant::now() < pause.resume_at {
+            // Partitions assigned since the pause are paused too.
+            self.pause_assignment();
+            return;
+        }
+        let pause = self.pause.take().expect("checked above");
+        for ((topic, partition), offset) in &pause.seek_to {
+            if let Err(err) = self.consumer.seek(topic, *partition, Offset::Offset(*offset), Duration::from_secs(5)) {
+                tracing::debug!(error = %err, topic, partition, "Seek refused (partition revoked?).");
+            }
+        }
+        match self.consumer.assignment() {
+            Ok(assignment) => {
+                if let Err(err) = self.consumer.resume(&assignment) {
+                    tracing::warn!(error = %err, "Resuming partitions failed.");
+                }
+            }
+            Err(err) => tracing::warn!(error = %err, "Reading the assignment failed."),
+        }
+        self.health.paused.store(false, Ordering::Relaxed);
+        tracing::info!(partitions = pause.seek_to.len(), "Resuming consumption.");
+    }
+}
+
+fn remember_positions(seek_to: &mut BTreeMap<(String, i32), i64>, messages: &[OwnedMessage]) {
+    for message in messages {
+        seek_to
+            .entry((message.topic().to_owned(), message.partition()))
+            .and_modify(|offset| *offset = (*offset).min(message.offset()))
+            .or_insert(message.offset());
+    }
+}
+
+fn outage_or(err: HandlerError, otherwise: BatchResult) -> BatchResult {
+    if err.class() == ErrorClass::Infrastructure {
+        BatchResult::Outage(err)
+    } else {
+        otherwise
+    }
+}
+
+fn failure(class: DlqClass, error: String, attempts: u32, now: chrono::DateTime<Utc>) -> Failure {
+    Failure {
+        class,
+        error,
+        attempts,
+        first_failed_at: now,
+        last_failed_at: now,
+    }
+}
+
+fn log_skip(message: &OwnedMessage, reason: &str) {
+    tracing::info!(topic = message.topic(), partition = message.partition(), offset = message.offset(), reason, "Skipped a message.");
+    metrics::counter!("messages_skipped_total").increment(1);
+}
+
+/// The consume span of one message: a child of the producer's context from the headers.
+fn message_span(group: &str, message: &OwnedMessage, envelope: &Envelope) -> tracing::Span {
+    let span = tracing::info_span!(
+        "process",
+        otel.name = format!("{} process", message.topic()),
+        otel.kind = "consumer",
+        messaging.system = "kafka",
+        messaging.operation = "process",
+        messaging.destination.name = message.topic(),
+        messaging.destination.partition.id = message.partition(),
+        messaging.kafka.message.key = %envelope.order_id(),
+        messaging.kafka.offset = message.offset(),
+        messaging.consumer.group.name = group,
+        messaging.message.id = %envelope.metadata.event_id,
+        saga.correlation_id = %envelope.metadata.correlation_id,
+        order.id = %envelope.order_id(),
+        event.r#type = %envelope.metadata.event_type,
+    );
+    let _ = span.set_parent(message.headers().map(extract_context).unwrap_or_default());
+    span
+}
