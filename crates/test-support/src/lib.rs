@@ -104,6 +104,20 @@ pub async fn create_topic(prefix: &str, partitions: i32) -> anyhow::Result<Strin
     Ok(name)
 }
 
+/// Creates `<group>.retry` and `<group>.dlq` for a test's own consumer group.
+pub async fn create_group_topics(group: &str) -> anyhow::Result<()> {
+    let specs: Vec<TopicSpec> = [contracts::topics::retry_topic(group), contracts::topics::dlq_topic(group)]
+        .into_iter()
+        .map(|name| TopicSpec {
+            name,
+            partitions: 3,
+            max_message_bytes: contracts::topics::SIDE_TOPIC_MAX_BYTES,
+        })
+        .collect();
+    ensure_topics(&kafka(), &specs).await?;
+    Ok(())
+}
+
 /// Changes a test topic's `max.message.bytes`, e.g. to provoke a size refusal.
 pub async fn set_topic_max_message_bytes(topic: &str, bytes: usize) -> anyhow::Result<()> {
     messaging::admin::set_topic_config(&kafka(), topic, "max.message.bytes", &bytes.to_string()).await?;

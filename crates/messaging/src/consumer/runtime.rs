@@ -214,9 +214,12 @@ impl<H: Handler> ConsumerRuntime<H> {
                     let span = message_span(&self.config.group, message, envelope);
                     let attempt = async {
                         let mut savepoint = tx.begin().await?;
-                        match self.apply(&mut savepoint, envelope, sha).await? {
-                            Applied::Conflict => Ok(None),
-                            applied => {
+                        match self.apply(&mut savepoint, envelope, sha).await {
+                            Ok(Applied::Conflict) | Err(_) => {
+                                savepoint.rollback().await?;
+                                Ok(None)
+                            }
+                            Ok(applied) => {
                                 savepoint.commit().await?;
                                 Ok::<_, HandlerError>(Some(applied))
                             }
@@ -270,11 +273,22 @@ impl<H: Handler> ConsumerRuntime<H> {
             let span = message_span(&self.config.group, message, envelope);
             let result = async {
                 let mut tx = self.pool.begin().await?;
-                let applied = self.apply(&mut tx, envelope, sha).await?;
-                if applied != Applied::Conflict {
-                    tx.commit().await?;
+                match self.apply(&mut tx, envelope, sha).await {
+                    Ok(Applied::Conflict) => {
+                        tx.rollback().await?;
+                        Ok(Applied::Conflict)
+                    }
+                    Ok(applied) => {
+                        tx.commit().await?;
+                        Ok(applied)
+                    }
+                    Err(err) => {
+                        // Released now, not when the connection is next used: the
+                        // backoff below must not hold the order's lock.
+                        let _ = tx.rollback().await;
+                        Err(err)
+                    }
                 }
-                Ok::<_, HandlerError>(applied)
             }
             .instrument(span.clone())
             .await;

@@ -1,0 +1,6 @@
+//! The consumer runtime against the real Kafka and PostgreSQL.
+
+mod batch;
+mod dedup;
+mod dlq;
+mod support;
