@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use contracts::topics::TopicSpec;
-use rdkafka::admin::{AdminClient, AdminOptions, AlterConfig, NewTopic, ResourceSpecifier, TopicReplication};
+use rdkafka::admin::{
+    AdminClient, AdminOptions, AlterConfig, NewTopic, ResourceSpecifier, TopicReplication,
+};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
@@ -67,7 +69,12 @@ pub async fn ensure_topics(
 }
 
 /// Sets one configuration entry of a topic (e.g. `max.message.bytes`).
-pub async fn set_topic_config(kafka: &KafkaConfig, topic: &str, key: &str, value: &str) -> Result<(), AdminError> {
+pub async fn set_topic_config(
+    kafka: &KafkaConfig,
+    topic: &str,
+    key: &str,
+    value: &str,
+) -> Result<(), AdminError> {
     let admin: AdminClient<DefaultClientContext> = kafka.client().create()?;
     let change = AlterConfig::new(ResourceSpecifier::Topic(topic)).set(key, value);
     let options = AdminOptions::new().operation_timeout(Some(TIMEOUT));

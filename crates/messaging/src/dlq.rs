@@ -58,7 +58,11 @@ pub struct Failure {
 const MAX_ERROR_CHARS: usize = 2_000;
 
 /// The original headers followed by the DLQ headers.
-pub fn dlq_headers<H: Headers>(original: Option<&H>, origin: &Origin, failure: &Failure) -> OwnedHeaders {
+pub fn dlq_headers<H: Headers>(
+    original: Option<&H>,
+    origin: &Origin,
+    failure: &Failure,
+) -> OwnedHeaders {
     let mut headers = OwnedHeaders::new();
     if let Some(original) = original {
         for header in original.iter() {
@@ -92,7 +96,11 @@ pub fn dlq_headers<H: Headers>(original: Option<&H>, origin: &Origin, failure: &
 
 /// The headers a replay sends to `<group>.retry`: the original ones, without the DLQ
 /// headers, plus `dlq-replay-of=<partition>:<offset>` of the DLQ message replayed.
-pub fn replay_headers<H: Headers>(dead: Option<&H>, dlq_partition: i32, dlq_offset: i64) -> OwnedHeaders {
+pub fn replay_headers<H: Headers>(
+    dead: Option<&H>,
+    dlq_partition: i32,
+    dlq_offset: i64,
+) -> OwnedHeaders {
     let mut headers = OwnedHeaders::new();
     if let Some(dead) = dead {
         for header in dead.iter().filter(|h| !h.key.starts_with("dlq-")) {

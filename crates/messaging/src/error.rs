@@ -72,7 +72,10 @@ mod tests {
     fn io_and_pool_failures_are_infrastructure() {
         let io = sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
         assert_eq!(classify_sqlx(&io), ErrorClass::Infrastructure);
-        assert_eq!(classify_sqlx(&sqlx::Error::PoolTimedOut), ErrorClass::Infrastructure);
+        assert_eq!(
+            classify_sqlx(&sqlx::Error::PoolTimedOut),
+            ErrorClass::Infrastructure
+        );
     }
 
     #[test]
@@ -87,7 +90,13 @@ mod tests {
 
     #[test]
     fn a_version_conflict_is_transient_and_a_rejection_is_a_handler_error() {
-        assert_eq!(HandlerError::Conflict("order 1".into()).class(), ErrorClass::Transient);
-        assert_eq!(HandlerError::Rejected("no".into()).class(), ErrorClass::Handler);
+        assert_eq!(
+            HandlerError::Conflict("order 1".into()).class(),
+            ErrorClass::Transient
+        );
+        assert_eq!(
+            HandlerError::Rejected("no".into()).class(),
+            ErrorClass::Handler
+        );
     }
 }

@@ -56,7 +56,10 @@ pub async fn record(
 
 /// Deletes inbox rows older than `retention` (kept at least as long as DLQ messages,
 /// so a replay of anything still in a DLQ is recognised).
-pub async fn prune(pool: &sqlx::PgPool, retention: std::time::Duration) -> Result<u64, sqlx::Error> {
+pub async fn prune(
+    pool: &sqlx::PgPool,
+    retention: std::time::Duration,
+) -> Result<u64, sqlx::Error> {
     Ok(sqlx::query(
         "DELETE FROM processed_messages WHERE ctid IN (
              SELECT ctid FROM processed_messages

@@ -6,6 +6,7 @@
 //! - [`error`]: handler failures sorted into infrastructure, transient and handler.
 //! - [`inbox`]: the idempotent consumer's dedup table, written with the effect.
 //! - [`dlq`]: dead-letter copies and replays, and their headers.
+//! - [`dlq_admin`]: listing, replaying and discarding dead letters, with the settle cursor.
 //! - [`headers`]: CloudEvents headers from [`contracts::EventMetadata`], and the
 //!   OpenTelemetry injector and extractor over Kafka headers.
 //! - [`producer`]: an idempotent producer that sends one event with every header.
@@ -19,6 +20,7 @@ pub mod admin;
 pub mod config;
 pub mod consumer;
 pub mod dlq;
+pub mod dlq_admin;
 pub mod error;
 pub mod headers;
 pub mod inbox;

@@ -40,7 +40,9 @@ pub struct PendingDelivery {
 
 impl std::fmt::Debug for PendingDelivery {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PendingDelivery").field("topic", &self.topic).finish_non_exhaustive()
+        f.debug_struct("PendingDelivery")
+            .field("topic", &self.topic)
+            .finish_non_exhaustive()
     }
 }
 
@@ -151,7 +153,10 @@ impl EventProducer {
         payload: &[u8],
         headers: OwnedHeaders,
     ) -> Result<PendingDelivery, ProduceError> {
-        let mut record = FutureRecord::to(topic).key(key).payload(payload).headers(headers);
+        let mut record = FutureRecord::to(topic)
+            .key(key)
+            .payload(payload)
+            .headers(headers);
         loop {
             match self.inner.send_result(record) {
                 Ok(future) => {

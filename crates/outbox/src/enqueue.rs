@@ -16,7 +16,9 @@ pub const MAX_RECORD_BYTES: usize = 900 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum EnqueueError {
-    #[error("event {event_type} is {bytes} bytes with key and headers, over the {limit}-byte limit")]
+    #[error(
+        "event {event_type} is {bytes} bytes with key and headers, over the {limit}-byte limit"
+    )]
     TooLarge {
         event_type: String,
         bytes: usize,

@@ -226,7 +226,9 @@ impl Relay {
         let mut last_prune = Instant::now();
         loop {
             let wait = match self.relay_once().await {
-                Ok(RelayStep::Published { rows, .. }) if rows as i64 >= self.config.batch_size => Duration::ZERO,
+                Ok(RelayStep::Published { rows, .. }) if rows as i64 >= self.config.batch_size => {
+                    Duration::ZERO
+                }
                 Ok(RelayStep::Published { .. } | RelayStep::Empty) => self.config.poll_interval,
                 Ok(RelayStep::NotLeader) => Duration::from_secs(1),
                 Err(err) => {
@@ -278,7 +280,8 @@ fn publish_span(row: &Row) -> tracing::Span {
         event.r#type = %row.event_type,
         outbox.id = row.id,
     );
-    let parent = global::get_text_map_propagator(|p| p.extract(&HeaderExtractorMap(&row.headers.0)));
+    let parent =
+        global::get_text_map_propagator(|p| p.extract(&HeaderExtractorMap(&row.headers.0)));
     let _ = span.set_parent(parent);
     span
 }

@@ -32,10 +32,12 @@ enum Command {
     Topics(cmd::topics::TopicsCommand),
     /// Create, show, cancel and ship orders [not yet available: issue #4].
     Order(cmd::pending::Pending),
-    /// List, show, replay and discard dead-lettered messages [not yet available: issue #3].
-    Dlq(cmd::pending::Pending),
-    /// Show and re-queue outbox rows the relay parked [not yet available: issue #3].
-    Outbox(cmd::pending::Pending),
+    /// List, show, replay and discard dead-lettered messages.
+    #[command(subcommand)]
+    Dlq(cmd::dlq::DlqCommand),
+    /// Show and re-queue outbox rows the relay parked.
+    #[command(subcommand)]
+    Outbox(cmd::outbox::OutboxCommand),
     /// Print one saga's trace from Jaeger as a timeline [not yet available: issue #6].
     Trace(cmd::pending::Pending),
     /// Check the saga's invariants across the three databases [not yet available: issue #5].
@@ -63,8 +65,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Topics(command) => cmd::topics::run(&kafka, command).await,
         Command::Order(_) => cmd::pending::not_yet("order", 4),
-        Command::Dlq(_) => cmd::pending::not_yet("dlq", 3),
-        Command::Outbox(_) => cmd::pending::not_yet("outbox", 3),
+        Command::Dlq(command) => cmd::dlq::run(&kafka, command).await,
+        Command::Outbox(command) => cmd::outbox::run(command).await,
         Command::Trace(_) => cmd::pending::not_yet("trace", 6),
         Command::Verify(_) => cmd::pending::not_yet("verify", 5),
         Command::Load(_) => cmd::pending::not_yet("load", 8),

@@ -5,6 +5,8 @@
 //! Addresses come from the same environment variables the services read, defaulting
 //! to the local infrastructure of DESIGN.md §7.
 
+pub mod proxy;
+
 use anyhow::Context as _;
 use contracts::topics::TopicSpec;
 use messaging::KafkaConfig;
@@ -48,6 +50,14 @@ pub fn unique_name(prefix: &str) -> String {
     format!("{prefix}-{}", Uuid::now_v7().simple())
 }
 
+/// The PostgreSQL server's address, for a [`proxy::TcpProxy`] in front of it.
+pub fn postgres_addr() -> std::net::SocketAddr {
+    std::env::var("TEST_POSTGRES_ADDR")
+        .ok()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| std::net::SocketAddr::from(([127, 0, 0, 1], 5432)))
+}
+
 /// A database of its own for one test.
 #[derive(Debug, Clone)]
 pub struct TestDatabase {
@@ -75,6 +85,11 @@ impl TestDatabase {
             url: format!("{base}/{name}"),
             name,
         })
+    }
+
+    /// The same database reached through `proxy` (a cuttable path to the server).
+    pub fn url_via(&self, proxy: std::net::SocketAddr) -> String {
+        format!("postgres://postgres@{proxy}/{}", self.name)
     }
 
     /// Drops the database, closing whatever is still connected to it.
@@ -106,21 +121,25 @@ pub async fn create_topic(prefix: &str, partitions: i32) -> anyhow::Result<Strin
 
 /// Creates `<group>.retry` and `<group>.dlq` for a test's own consumer group.
 pub async fn create_group_topics(group: &str) -> anyhow::Result<()> {
-    let specs: Vec<TopicSpec> = [contracts::topics::retry_topic(group), contracts::topics::dlq_topic(group)]
-        .into_iter()
-        .map(|name| TopicSpec {
-            name,
-            partitions: 3,
-            max_message_bytes: contracts::topics::SIDE_TOPIC_MAX_BYTES,
-        })
-        .collect();
+    let specs: Vec<TopicSpec> = [
+        contracts::topics::retry_topic(group),
+        contracts::topics::dlq_topic(group),
+    ]
+    .into_iter()
+    .map(|name| TopicSpec {
+        name,
+        partitions: 3,
+        max_message_bytes: contracts::topics::SIDE_TOPIC_MAX_BYTES,
+    })
+    .collect();
     ensure_topics(&kafka(), &specs).await?;
     Ok(())
 }
 
 /// Changes a test topic's `max.message.bytes`, e.g. to provoke a size refusal.
 pub async fn set_topic_max_message_bytes(topic: &str, bytes: usize) -> anyhow::Result<()> {
-    messaging::admin::set_topic_config(&kafka(), topic, "max.message.bytes", &bytes.to_string()).await?;
+    messaging::admin::set_topic_config(&kafka(), topic, "max.message.bytes", &bytes.to_string())
+        .await?;
     // The broker applies topic configs asynchronously; give it a moment.
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     Ok(())

@@ -59,11 +59,19 @@ pub trait Handler: Send + Sync + 'static {
     /// First thing in the transaction: create the order's state row if absent, then
     /// lock it (`INSERT ... ON CONFLICT DO NOTHING`, then `SELECT ... FOR UPDATE`), so
     /// handlers of one order serialise whichever topic or replica they run on.
-    fn lock(&self, tx: &mut PgConnection, order_id: OrderId) -> impl Future<Output = Result<(), HandlerError>> + Send;
+    fn lock(
+        &self,
+        tx: &mut PgConnection,
+        order_id: OrderId,
+    ) -> impl Future<Output = Result<(), HandlerError>> + Send;
 
     /// Applies the event in `tx`. Runs inside the message's span, so outbox rows written
     /// here carry this message's trace context.
-    fn handle(&self, tx: &mut PgConnection, envelope: &Envelope) -> impl Future<Output = Result<Outcome, HandlerError>> + Send;
+    fn handle(
+        &self,
+        tx: &mut PgConnection,
+        envelope: &Envelope,
+    ) -> impl Future<Output = Result<Outcome, HandlerError>> + Send;
 
     /// Called after a transaction that handled messages committed: wake the relay.
     fn committed(&self) {}

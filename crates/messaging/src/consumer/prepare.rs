@@ -30,12 +30,17 @@ pub(crate) fn prepare<H: Handler>(handler: &H, message: &OwnedMessage) -> Prepar
     };
     let name = metadata.event_type.name().to_owned();
     if !handler.handles(&name) {
-        return Prepared::Skip(format!("{} is not handled by this service", metadata.event_type));
+        return Prepared::Skip(format!(
+            "{} is not handled by this service",
+            metadata.event_type
+        ));
     }
     let body = message.payload().unwrap_or_default();
     let event = match SagaEvent::decode(&metadata.event_type.to_string(), body) {
         Ok(event) => event,
-        Err(DecodeError::UnknownType(t)) => return Prepared::Skip(format!("{t} is not a known event")),
+        Err(DecodeError::UnknownType(t)) => {
+            return Prepared::Skip(format!("{t} is not a known event"));
+        }
         Err(err @ DecodeError::UnsupportedVersion { .. }) => {
             return Prepared::DeadLetter(DlqClass::UnsupportedVersion, err.to_string());
         }

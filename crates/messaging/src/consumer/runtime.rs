@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use futures_util::FutureExt;
 use rdkafka::Message;
+use rdkafka::Offset;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::OwnedMessage;
-use rdkafka::Offset;
 use sqlx::{Acquire, PgConnection, PgPool};
 use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
@@ -61,8 +61,9 @@ struct Outage(HandlerError);
 enum BatchResult {
     /// Every message committed.
     All,
-    /// The messages before this index committed; the rest go one by one.
-    Prefix(usize),
+    /// The messages before this index committed; the rest go one by one, starting with
+    /// the one that stopped the batch (with its failure, if the handler failed).
+    Prefix(usize, Option<HandlerError>),
     /// Nothing committed: the database is away.
     Outage(HandlerError),
 }
@@ -81,7 +82,9 @@ pub struct ConsumerRuntime<H: Handler> {
 
 impl<H: Handler> std::fmt::Debug for ConsumerRuntime<H> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ConsumerRuntime").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("ConsumerRuntime")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -98,7 +101,8 @@ impl<H: Handler> ConsumerRuntime<H> {
         for (key, value) in &config.client_overrides {
             client.set(key, value);
         }
-        let consumer: StreamConsumer<SagaConsumerContext> = client.create_with_context(SagaConsumerContext)?;
+        let consumer: StreamConsumer<SagaConsumerContext> =
+            client.create_with_context(SagaConsumerContext)?;
         let topics = config.subscriptions();
         let topics: Vec<&str> = topics.iter().map(String::as_str).collect();
         consumer.subscribe(&topics)?;
@@ -168,15 +172,18 @@ impl<H: Handler> ConsumerRuntime<H> {
     }
 
     async fn process_batch(&mut self, batch: Vec<OwnedMessage>) {
-        let prepared: Vec<Prepared> = batch.iter().map(|m| prepare(self.handler.as_ref(), m)).collect();
-        let first_single = match self.try_batch(&batch, &prepared).await {
+        let prepared: Vec<Prepared> = batch
+            .iter()
+            .map(|m| prepare(self.handler.as_ref(), m))
+            .collect();
+        let (first_single, mut prior) = match self.try_batch(&batch, &prepared).await {
             BatchResult::All => {
                 self.after_commit(&batch);
                 return;
             }
-            BatchResult::Prefix(done) => {
+            BatchResult::Prefix(done, failed) => {
                 self.after_commit(&batch[..done]);
-                done
+                (done, failed)
             }
             BatchResult::Outage(err) => {
                 self.pause_from(&batch, &err);
@@ -184,7 +191,10 @@ impl<H: Handler> ConsumerRuntime<H> {
             }
         };
         for index in first_single..batch.len() {
-            match self.process_single(&batch[index], &prepared[index]).await {
+            match self
+                .process_single(&batch[index], &prepared[index], prior.take())
+                .await
+            {
                 Ok(()) => self.after_commit(&batch[index..=index]),
                 Err(Outage(err)) => {
                     self.pause_from(&batch[index..], &err);
@@ -199,8 +209,9 @@ impl<H: Handler> ConsumerRuntime<H> {
     async fn try_batch(&self, batch: &[OwnedMessage], prepared: &[Prepared]) -> BatchResult {
         let mut tx = match self.pool.begin().await {
             Ok(tx) => tx,
-            Err(err) => return outage_or(err.into(), BatchResult::Prefix(0)),
+            Err(err) => return outage_or(err.into(), BatchResult::Prefix(0, None)),
         };
+        let mut failed = None;
         let mut outcomes = Vec::with_capacity(batch.len());
         let mut stop = batch.len();
         for (index, (message, prep)) in batch.iter().zip(prepared).enumerate() {
@@ -215,8 +226,13 @@ impl<H: Handler> ConsumerRuntime<H> {
                     let attempt = async {
                         let mut savepoint = tx.begin().await?;
                         match self.apply(&mut savepoint, envelope, sha).await {
-                            Ok(Applied::Conflict) | Err(_) => {
+                            Ok(Applied::Conflict) => {
                                 savepoint.rollback().await?;
+                                Ok(None)
+                            }
+                            Err(err) => {
+                                savepoint.rollback().await?;
+                                failed = Some(err);
                                 Ok(None)
                             }
                             Ok(applied) => {
@@ -244,15 +260,21 @@ impl<H: Handler> ConsumerRuntime<H> {
                 if stop == batch.len() {
                     BatchResult::All
                 } else {
-                    BatchResult::Prefix(stop)
+                    BatchResult::Prefix(stop, failed)
                 }
             }
-            Err(err) => outage_or(err.into(), BatchResult::Prefix(0)),
+            Err(err) => outage_or(err.into(), BatchResult::Prefix(0, None)),
         }
     }
 
     /// One message in its own transaction, with the retries its failure class allows.
-    async fn process_single(&self, message: &OwnedMessage, prepared: &Prepared) -> Result<(), Outage> {
+    /// `prior` is its failure in the batch transaction, which counts as an attempt.
+    async fn process_single(
+        &self,
+        message: &OwnedMessage,
+        prepared: &Prepared,
+        prior: Option<HandlerError>,
+    ) -> Result<(), Outage> {
         let (envelope, sha) = match prepared {
             Prepared::Skip(reason) => {
                 log_skip(message, reason);
@@ -260,7 +282,9 @@ impl<H: Handler> ConsumerRuntime<H> {
             }
             Prepared::DeadLetter(class, reason) => {
                 let now = Utc::now();
-                return self.dead_letter(message, failure(*class, reason.clone(), 1, now)).await;
+                return self
+                    .dead_letter(message, failure(*class, reason.clone(), 1, now))
+                    .await;
             }
             Prepared::Handle(envelope, sha) => (envelope, sha),
         };
@@ -268,8 +292,22 @@ impl<H: Handler> ConsumerRuntime<H> {
         let mut transient = 0;
         let mut handler_failures = 0;
         let mut first_failed_at = None;
+        let mut prior = prior;
         loop {
             attempts += 1;
+            if let Some(err) = prior.take() {
+                // The batch already tried it once: count that try, wait as a retry would.
+                match err.class() {
+                    ErrorClass::Transient => transient += 1,
+                    ErrorClass::Handler => {
+                        handler_failures += 1;
+                        first_failed_at = Some(Utc::now());
+                        tokio::time::sleep(self.config.handler_backoff).await;
+                    }
+                    ErrorClass::Infrastructure => {}
+                }
+                continue;
+            }
             let span = message_span(&self.config.group, message, envelope);
             let result = async {
                 let mut tx = self.pool.begin().await?;
@@ -294,9 +332,14 @@ impl<H: Handler> ConsumerRuntime<H> {
             .await;
             let err = match result {
                 Ok(Applied::Conflict) => {
-                    let reason = format!("event {} was handled before with another body", envelope.metadata.event_id);
+                    let reason = format!(
+                        "event {} was handled before with another body",
+                        envelope.metadata.event_id
+                    );
                     let now = Utc::now();
-                    return self.dead_letter(message, failure(DlqClass::Poison, reason, attempts, now)).await;
+                    return self
+                        .dead_letter(message, failure(DlqClass::Poison, reason, attempts, now))
+                        .await;
                 }
                 Ok(applied) => {
                     self.count(applied);
@@ -334,7 +377,12 @@ impl<H: Handler> ConsumerRuntime<H> {
     }
 
     /// Lock the order, dedup in the inbox, handle: the body of every transaction.
-    async fn apply(&self, tx: &mut PgConnection, envelope: &Envelope, sha: &[u8; 32]) -> Result<Applied, HandlerError> {
+    async fn apply(
+        &self,
+        tx: &mut PgConnection,
+        envelope: &Envelope,
+        sha: &[u8; 32],
+    ) -> Result<Applied, HandlerError> {
         self.handler.lock(tx, envelope.order_id()).await?;
         match inbox::record(tx, &self.config.group, envelope.metadata.event_id, sha).await? {
             InboxOutcome::New => Ok(Applied::Handled(self.handler.handle(tx, envelope).await?)),
@@ -402,7 +450,10 @@ impl<H: Handler> ConsumerRuntime<H> {
             return;
         }
         for message in messages {
-            if let Err(err) = self.consumer.store_offset(message.topic(), message.partition(), message.offset()) {
+            if let Err(err) =
+                self.consumer
+                    .store_offset(message.topic(), message.partition(), message.offset())
+            {
                 // The partition was revoked meanwhile: its new owner starts after what
                 // was committed, so dropping this store loses nothing.
                 tracing::debug!(error = %err, topic = message.topic(), partition = message.partition(), "Offset store refused.");
@@ -435,7 +486,8 @@ impl<H: Handler> ConsumerRuntime<H> {
         self.pause = Some(pause);
         self.pause_assignment();
         self.health.paused.store(true, Ordering::Relaxed);
-        metrics::counter!("consumer_pauses_total", "group" => self.config.group.clone()).increment(1);
+        metrics::counter!("consumer_pauses_total", "group" => self.config.group.clone())
+            .increment(1);
     }
 
     /// Messages that arrive while paused were fetched before the pause: they go back.
@@ -465,7 +517,12 @@ impl<H: Handler> ConsumerRuntime<H> {
         }
         let pause = self.pause.take().expect("checked above");
         for ((topic, partition), offset) in &pause.seek_to {
-            if let Err(err) = self.consumer.seek(topic, *partition, Offset::Offset(*offset), Duration::from_secs(5)) {
+            if let Err(err) = self.consumer.seek(
+                topic,
+                *partition,
+                Offset::Offset(*offset),
+                Duration::from_secs(5),
+            ) {
                 tracing::debug!(error = %err, topic, partition, "Seek refused (partition revoked?).");
             }
         }
@@ -510,7 +567,13 @@ fn failure(class: DlqClass, error: String, attempts: u32, now: chrono::DateTime<
 }
 
 fn log_skip(message: &OwnedMessage, reason: &str) {
-    tracing::info!(topic = message.topic(), partition = message.partition(), offset = message.offset(), reason, "Skipped a message.");
+    tracing::info!(
+        topic = message.topic(),
+        partition = message.partition(),
+        offset = message.offset(),
+        reason,
+        "Skipped a message."
+    );
     metrics::counter!("messages_skipped_total").increment(1);
 }
 

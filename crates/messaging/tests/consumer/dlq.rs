@@ -22,7 +22,11 @@ pub struct Dead {
 
 impl Dead {
     pub fn header(&self, name: &str) -> Option<String> {
-        self.headers.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        self.headers
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
     }
 }
 
@@ -36,12 +40,19 @@ pub async fn read_dlq(group: &str, count: usize) -> anyhow::Result<Vec<Dead>> {
     while dead.len() < count {
         let message = tokio::time::timeout(Duration::from_secs(30), consumer.recv())
             .await
-            .map_err(|_| anyhow::anyhow!("only {} of {count} dead letters within 30s", dead.len()))??;
+            .map_err(|_| {
+                anyhow::anyhow!("only {} of {count} dead letters within 30s", dead.len())
+            })??;
         let headers = message
             .headers()
             .map(|h| {
                 h.iter()
-                    .map(|h| (h.key.to_owned(), String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned()))
+                    .map(|h| {
+                        (
+                            h.key.to_owned(),
+                            String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned(),
+                        )
+                    })
                     .collect()
             })
             .unwrap_or_default();
@@ -67,7 +78,8 @@ const DLQ_HEADERS: [&str; 9] = [
 ];
 
 #[tokio::test]
-async fn poison_unsupported_versions_and_failing_handlers_land_in_the_dlq_and_nothing_blocks() -> anyhow::Result<()> {
+async fn poison_unsupported_versions_and_failing_handlers_land_in_the_dlq_and_nothing_blocks()
+-> anyhow::Result<()> {
     let fixture = Fixture::new("dlq_classes", 1).await?;
     let (handler, _) = TestHandler::new();
 
@@ -75,52 +87,115 @@ async fn poison_unsupported_versions_and_failing_handlers_land_in_the_dlq_and_no
     let poison_order = OrderId::new();
     let event = order_created(poison_order);
     let meta = metadata_for(&event);
-    fixture.send(b"{not json", &poison_order.to_string(), event_headers(&meta, &Default::default())).await?;
+    fixture
+        .send(
+            b"{not json",
+            &poison_order.to_string(),
+            event_headers(&meta, &Default::default()),
+        )
+        .await?;
     // 2. Poison: no ce_id.
-    let mut headers: Vec<(String, String)> = meta.to_headers().into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+    let mut headers: Vec<(String, String)> = meta
+        .to_headers()
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
     headers.retain(|(k, _)| k != "ce_id");
-    fixture.send(&event.encode(), "no-ce-id", to_owned_headers(headers)).await?;
+    fixture
+        .send(&event.encode(), "no-ce-id", to_owned_headers(headers))
+        .await?;
     // 3. A handled type at an unknown version.
     let v9_order = OrderId::new();
     let v9 = order_created(v9_order);
     let mut v9_meta = metadata_for(&v9);
     v9_meta.event_type = contracts::EventType::new("order.created", 9);
-    fixture.send(&v9.encode(), &v9_order.to_string(), event_headers(&v9_meta, &Default::default())).await?;
+    fixture
+        .send(
+            &v9.encode(),
+            &v9_order.to_string(),
+            event_headers(&v9_meta, &Default::default()),
+        )
+        .await?;
     // 4. A handler that always fails.
     let failing = OrderId::new();
     handler.fail(failing, Fail::Always);
     let failing_meta = fixture.send_created(failing).await?;
     // 5. A type this service does not handle: skipped, not dead-lettered.
-    let confirmed = contracts::OrderEvent::Confirmed(contracts::events::OrderConfirmed { order_id: OrderId::new() });
+    let confirmed = contracts::OrderEvent::Confirmed(contracts::events::OrderConfirmed {
+        order_id: OrderId::new(),
+    });
     fixture
-        .send(&confirmed.encode(), "skipped", event_headers(&metadata_for(&confirmed), &Default::default()))
+        .send(
+            &confirmed.encode(),
+            "skipped",
+            event_headers(&metadata_for(&confirmed), &Default::default()),
+        )
         .await?;
     // 6. A healthy message behind them all: the partition is not blocked.
     let healthy = OrderId::new();
     fixture.send_created(healthy).await?;
 
     let running = fixture.start(fixture.config(), handler.clone())?;
-    until(30, "the healthy message behind the bad ones", async || Ok(fixture.effects(healthy).await? == 1)).await?;
+    until(30, "the healthy message behind the bad ones", async || {
+        Ok(fixture.effects(healthy).await? == 1)
+    })
+    .await?;
     let mut dead = read_dlq(&fixture.group, 4).await?;
     running.stop().await?;
     // The DLQ has several partitions: put the copies back in their original order.
-    dead.sort_by_key(|d| d.header("dlq-original-offset").unwrap().parse::<i64>().unwrap());
+    dead.sort_by_key(|d| {
+        d.header("dlq-original-offset")
+            .unwrap()
+            .parse::<i64>()
+            .unwrap()
+    });
 
     for message in &dead {
         for name in DLQ_HEADERS {
-            assert!(message.header(name).is_some(), "{name} missing on a dead letter");
+            assert!(
+                message.header(name).is_some(),
+                "{name} missing on a dead letter"
+            );
         }
-        assert_eq!(message.header("dlq-original-topic"), Some(fixture.topic.clone()));
-        assert_eq!(message.header("dlq-consumer-group"), Some(fixture.group.clone()));
+        assert_eq!(
+            message.header("dlq-original-topic"),
+            Some(fixture.topic.clone())
+        );
+        assert_eq!(
+            message.header("dlq-consumer-group"),
+            Some(fixture.group.clone())
+        );
     }
-    let classes: Vec<String> = dead.iter().map(|d| d.header("dlq-error-class").unwrap()).collect();
-    assert_eq!(classes, ["poison", "poison", "unsupported-version", "handler"]);
+    let classes: Vec<String> = dead
+        .iter()
+        .map(|d| d.header("dlq-error-class").unwrap())
+        .collect();
+    assert_eq!(
+        classes,
+        ["poison", "poison", "unsupported-version", "handler"]
+    );
     assert_eq!(dead[0].payload, b"{not json", "original bytes kept");
     assert_eq!(dead[0].key, poison_order.to_string().as_bytes());
-    assert_eq!(dead[2].header("ce_type"), Some("order.created.v9".to_owned()), "original headers kept");
-    assert_eq!(dead[3].header("ce_id"), Some(failing_meta.event_id.to_string()));
-    assert_eq!(dead[3].header("dlq-attempts"), Some("4".to_owned()), "one try and three retries");
-    assert!(dead[3].header("dlq-error").unwrap().contains("told to fail"));
+    assert_eq!(
+        dead[2].header("ce_type"),
+        Some("order.created.v9".to_owned()),
+        "original headers kept"
+    );
+    assert_eq!(
+        dead[3].header("ce_id"),
+        Some(failing_meta.event_id.to_string())
+    );
+    assert_eq!(
+        dead[3].header("dlq-attempts"),
+        Some("4".to_owned()),
+        "one try and three retries"
+    );
+    assert!(
+        dead[3]
+            .header("dlq-error")
+            .unwrap()
+            .contains("told to fail")
+    );
     assert_eq!(handler.attempts(failing), 4);
     assert_eq!(fixture.effects(failing).await?, 0);
     fixture.finish().await

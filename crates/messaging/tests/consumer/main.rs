@@ -3,4 +3,6 @@
 mod batch;
 mod dedup;
 mod dlq;
+mod outage;
+mod replay;
 mod support;

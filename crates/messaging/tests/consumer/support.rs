@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use contracts::events::{OrderCreated, TopicEvent};
 use contracts::{Currency, EventMetadata, LineItem, OrderEvent, OrderId};
-use messaging::consumer::{ConsumerConfig, ConsumerHealth, ConsumerRuntime, Envelope, Handler, Outcome};
+use messaging::consumer::{
+    ConsumerConfig, ConsumerHealth, ConsumerRuntime, Envelope, Handler, Outcome,
+};
 use messaging::error::HandlerError;
 use messaging::headers::event_headers;
 use messaging::{Delivered, EventProducer};
@@ -52,7 +54,12 @@ impl TestHandler {
     }
 
     pub fn attempts(&self, order: OrderId) -> u32 {
-        self.attempts.lock().unwrap().get(&order).copied().unwrap_or(0)
+        self.attempts
+            .lock()
+            .unwrap()
+            .get(&order)
+            .copied()
+            .unwrap_or(0)
     }
 }
 
@@ -73,7 +80,11 @@ impl Handler for TestHandler {
         Ok(())
     }
 
-    async fn handle(&self, tx: &mut PgConnection, envelope: &Envelope) -> Result<Outcome, HandlerError> {
+    async fn handle(
+        &self,
+        tx: &mut PgConnection,
+        envelope: &Envelope,
+    ) -> Result<Outcome, HandlerError> {
         let order = envelope.order_id();
         let attempt = {
             let mut attempts = self.attempts.lock().unwrap();
@@ -88,7 +99,9 @@ impl Handler for TestHandler {
         };
         if fails {
             let _ = self.failures.send((order, attempt));
-            return Err(HandlerError::Rejected(format!("told to fail on attempt {attempt}")));
+            return Err(HandlerError::Rejected(format!(
+                "told to fail on attempt {attempt}"
+            )));
         }
         sqlx::query("INSERT INTO test_effects (event_id, order_id) VALUES ($1, $2)")
             .bind(envelope.metadata.event_id)
@@ -110,7 +123,10 @@ pub struct Fixture {
 impl Fixture {
     pub async fn new(label: &str, partitions: i32) -> anyhow::Result<Self> {
         let database = TestDatabase::create(label).await?;
-        let pool = PgPoolOptions::new().max_connections(8).connect(&database.url).await?;
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .connect(&database.url)
+            .await?;
         messaging::schema::migrator().run(&pool).await?;
         sqlx::raw_sql(
             "CREATE TABLE test_state (order_id uuid PRIMARY KEY, status text NOT NULL DEFAULT 'new');
@@ -138,12 +154,26 @@ impl Fixture {
     }
 
     /// Starts a consumer; it stops when the returned sender is dropped or sent `true`.
-    pub fn start(&self, config: ConsumerConfig, handler: Arc<TestHandler>) -> anyhow::Result<Running> {
+    pub fn start(
+        &self,
+        config: ConsumerConfig,
+        handler: Arc<TestHandler>,
+    ) -> anyhow::Result<Running> {
+        self.start_with_pool(config, handler, self.pool.clone())
+    }
+
+    /// Like [`Fixture::start`], with the consumer on `pool` (say, through a proxy).
+    pub fn start_with_pool(
+        &self,
+        config: ConsumerConfig,
+        handler: Arc<TestHandler>,
+        pool: PgPool,
+    ) -> anyhow::Result<Running> {
         let runtime = ConsumerRuntime::new(
             &test_support::kafka(),
             config,
             handler,
-            self.pool.clone(),
+            pool,
             self.producer.clone(),
         )?;
         let health = runtime.health();
@@ -158,24 +188,40 @@ impl Fixture {
     pub async fn send_created(&self, order: OrderId) -> anyhow::Result<EventMetadata> {
         let event = order_created(order);
         let metadata = metadata_for(&event);
-        self.send(&event.encode(), &order.to_string(), event_headers(&metadata, &opentelemetry::Context::new()))
-            .await?;
+        self.send(
+            &event.encode(),
+            &order.to_string(),
+            event_headers(&metadata, &opentelemetry::Context::new()),
+        )
+        .await?;
         Ok(metadata)
     }
 
-    pub async fn send(&self, body: &[u8], key: &str, headers: OwnedHeaders) -> anyhow::Result<Delivered> {
-        Ok(self.producer.send_raw(&self.topic, key.as_bytes(), body, headers).await?)
-    }
-
-    pub async fn effects(&self, order: OrderId) -> anyhow::Result<i64> {
-        Ok(sqlx::query_scalar("SELECT count(*) FROM test_effects WHERE order_id = $1")
-            .bind(order.0)
-            .fetch_one(&self.pool)
+    pub async fn send(
+        &self,
+        body: &[u8],
+        key: &str,
+        headers: OwnedHeaders,
+    ) -> anyhow::Result<Delivered> {
+        Ok(self
+            .producer
+            .send_raw(&self.topic, key.as_bytes(), body, headers)
             .await?)
     }
 
+    pub async fn effects(&self, order: OrderId) -> anyhow::Result<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT count(*) FROM test_effects WHERE order_id = $1")
+                .bind(order.0)
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
     pub async fn total_effects(&self) -> anyhow::Result<i64> {
-        Ok(sqlx::query_scalar("SELECT count(*) FROM test_effects").fetch_one(&self.pool).await?)
+        Ok(sqlx::query_scalar("SELECT count(*) FROM test_effects")
+            .fetch_one(&self.pool)
+            .await?)
     }
 
     pub async fn finish(self) -> anyhow::Result<()> {
@@ -214,11 +260,21 @@ pub fn order_created(order: OrderId) -> OrderEvent {
 
 pub fn metadata_for(event: &OrderEvent) -> EventMetadata {
     let correlation = Uuid::now_v7();
-    EventMetadata::new(event.event_type(), "order-service", chrono::Utc::now(), correlation, correlation)
+    EventMetadata::new(
+        event.event_type(),
+        "order-service",
+        chrono::Utc::now(),
+        correlation,
+        correlation,
+    )
 }
 
 /// Polls `probe` until true, for up to `seconds`.
-pub async fn until(seconds: u64, what: &str, mut probe: impl AsyncFnMut() -> anyhow::Result<bool>) -> anyhow::Result<()> {
+pub async fn until(
+    seconds: u64,
+    what: &str,
+    mut probe: impl AsyncFnMut() -> anyhow::Result<bool>,
+) -> anyhow::Result<()> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(seconds);
     while tokio::time::Instant::now() < deadline {
         if probe().await? {

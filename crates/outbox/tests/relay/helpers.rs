@@ -20,10 +20,17 @@ pub struct Fixture {
 impl Fixture {
     pub async fn new(label: &str) -> anyhow::Result<Self> {
         let database = TestDatabase::create(label).await?;
-        let pool = PgPoolOptions::new().max_connections(8).connect(&database.url).await?;
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .connect(&database.url)
+            .await?;
         messaging::schema::migrator().run(&pool).await?;
         let topic = test_support::create_topic(label, 6).await?;
-        Ok(Self { database, pool, topic })
+        Ok(Self {
+            database,
+            pool,
+            topic,
+        })
     }
 
     pub fn relay(&self, config: RelayConfig) -> anyhow::Result<Relay> {
@@ -51,9 +58,11 @@ impl Fixture {
     }
 
     pub async fn unpublished(&self) -> anyhow::Result<i64> {
-        Ok(sqlx::query_scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL")
-            .fetch_one(&self.pool)
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+                .fetch_one(&self.pool)
+                .await?,
+        )
     }
 
     pub async fn finish(self) -> anyhow::Result<()> {
@@ -64,7 +73,10 @@ impl Fixture {
 
 /// Every `(key, seq)` on `topic`, per key in the order consumed, until `expected`
 /// messages arrived and nothing more came for a second.
-pub async fn consume_all(topic: &str, expected: usize) -> anyhow::Result<HashMap<String, Vec<u64>>> {
+pub async fn consume_all(
+    topic: &str,
+    expected: usize,
+) -> anyhow::Result<HashMap<String, Vec<u64>>> {
     let consumer: StreamConsumer = test_support::kafka()
         .consumer(&test_support::unique_name("outbox-test"))
         .create()?;
@@ -73,15 +85,26 @@ pub async fn consume_all(topic: &str, expected: usize) -> anyhow::Result<HashMap
     let mut seen = 0;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
     loop {
-        let quiet = if seen >= expected { Duration::from_secs(1) } else { Duration::from_secs(30) };
+        let quiet = if seen >= expected {
+            Duration::from_secs(1)
+        } else {
+            Duration::from_secs(30)
+        };
         let next = tokio::time::timeout(quiet, consumer.recv()).await;
         let Ok(message) = next else { break };
         let message = message?;
-        let body: serde_json::Value = serde_json::from_slice(message.payload().unwrap_or_default())?;
+        let body: serde_json::Value =
+            serde_json::from_slice(message.payload().unwrap_or_default())?;
         let key = String::from_utf8(message.key().unwrap_or_default().to_vec())?;
-        by_key.entry(key).or_default().push(body["seq"].as_u64().unwrap());
+        by_key
+            .entry(key)
+            .or_default()
+            .push(body["seq"].as_u64().unwrap());
         seen += 1;
-        anyhow::ensure!(tokio::time::Instant::now() < deadline, "consuming took over 120s");
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "consuming took over 120s"
+        );
     }
     Ok(by_key)
 }

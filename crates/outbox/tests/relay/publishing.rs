@@ -28,7 +28,10 @@ async fn enqueue_committed_and_rolled_back(fixture: &Fixture) -> anyhow::Result<
 }
 
 fn assert_every_event_once_in_order(by_key: &std::collections::HashMap<String, Vec<u64>>) {
-    assert!(!by_key.contains_key("rolled-back"), "a rolled-back transaction published");
+    assert!(
+        !by_key.contains_key("rolled-back"),
+        "a rolled-back transaction published"
+    );
     assert_eq!(by_key.len(), KEYS);
     let total: usize = by_key.values().map(Vec::len).sum();
     assert_eq!(total, EVENTS, "every committed event exactly once");
@@ -39,7 +42,8 @@ fn assert_every_event_once_in_order(by_key: &std::collections::HashMap<String, V
 }
 
 #[tokio::test]
-async fn committed_events_publish_once_in_order_per_key_and_rolled_back_ones_never() -> anyhow::Result<()> {
+async fn committed_events_publish_once_in_order_per_key_and_rolled_back_ones_never()
+-> anyhow::Result<()> {
     let fixture = Fixture::new("outbox_once").await?;
     enqueue_committed_and_rolled_back(&fixture).await?;
 

@@ -1,2 +1,4 @@
+pub(crate) mod dlq;
+pub(crate) mod outbox;
 pub(crate) mod pending;
 pub(crate) mod topics;
