@@ -1,3 +1,4 @@
+#![allow(dead_code)] // Shared with the restart suite, which uses only part of it.
 //! A test handler with a state row per order and a counted effect, and a fixture that
 //! gives each test its own database, topic and consumer group (with `.retry`/`.dlq`).
 
@@ -242,6 +243,15 @@ impl Running {
         tokio::time::timeout(Duration::from_secs(20), self.task).await??;
         Ok(())
     }
+}
+
+/// Sends an `order.created` to `topic` with a producer of its own.
+pub async fn send_created_to(topic: &str, order: OrderId) -> anyhow::Result<()> {
+    let producer = EventProducer::new(&test_support::kafka())?;
+    let event = order_created(order);
+    let headers = event_headers(&metadata_for(&event), &opentelemetry::Context::new());
+    producer.send_raw(topic, order.to_string().as_bytes(), &event.encode(), headers).await?;
+    Ok(())
 }
 
 pub fn order_created(order: OrderId) -> OrderEvent {
