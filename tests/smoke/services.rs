@@ -21,6 +21,9 @@ fn config_for(spec: &ServiceSpec, database_url: &str) -> Resolved {
         service_name: None,
         trace_sampling_ratio: 1.0,
         http_addr: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+        outbox_batch_size: 1000,
+        outbox_retention_hours: 24,
+        outbox_publish_twice: false,
         log_format: telemetry::LogFormat::Pretty,
     };
     config.resolve(spec)
@@ -55,6 +58,12 @@ where
     let (status, body) = get(&format!("{base}/metrics")).await?;
     assert_eq!(status, 200);
     assert!(body.contains("saga_build_info"), "metrics: {body}");
+    let gauges = saga_tests::eventually(Duration::from_secs(15), Duration::from_millis(250), || async {
+        let (_, body) = get(&format!("{base}/metrics")).await?;
+        Ok(body.contains("outbox_backlog").then_some(body))
+    })
+    .await?;
+    assert!(gauges.contains("outbox_parked_rows"), "metrics: {gauges}");
 
     let pool = sqlx::PgPool::connect(&database.url).await?;
     let tables: Vec<String> = sqlx::query_scalar(

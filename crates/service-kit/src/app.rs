@@ -10,6 +10,7 @@ use anyhow::Context as _;
 use axum::Router;
 use messaging::probe::KafkaProbe;
 use messaging::{EventProducer, KafkaConfig};
+use outbox::{Relay, Wakeup};
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
 use tokio::net::TcpListener;
@@ -17,7 +18,7 @@ use tokio::task::JoinSet;
 
 use crate::config::Resolved;
 use crate::health::{self, HealthState};
-use crate::{Shutdown, database};
+use crate::{Shutdown, database, monitor};
 
 /// How long tasks get to finish after shutdown before they are dropped.
 const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(10);
@@ -41,6 +42,8 @@ pub struct AppParts {
     pub pool: PgPool,
     pub kafka: KafkaConfig,
     pub producer: EventProducer,
+    /// Nudges this service's outbox relay; call after a transaction that enqueued.
+    pub wakeup: Wakeup,
     pub shutdown: Shutdown,
 }
 
@@ -86,17 +89,38 @@ impl App {
             kafka: probe,
             metrics,
         });
+        let parts = AppParts {
+            service_name: config.service_name.clone(),
+            pool,
+            kafka,
+            producer,
+            wakeup: Wakeup::new(),
+            shutdown,
+        };
+        let mut tasks = JoinSet::new();
+        let relay = Relay::new(
+            parts.pool.clone(),
+            &config.database_url,
+            parts.producer.clone(),
+            parts.wakeup.clone(),
+            config.relay.clone(),
+        );
+        let stop = parts.shutdown.clone();
+        tasks.spawn(async move {
+            relay.run(async move { stop.wait().await }).await;
+            Ok(())
+        });
+        tasks.spawn(monitor::run(
+            parts.pool.clone(),
+            parts.kafka.clone(),
+            parts.service_name.clone(),
+            parts.shutdown.clone(),
+        ));
         Ok(Self {
-            parts: AppParts {
-                service_name: config.service_name.clone(),
-                pool,
-                kafka,
-                producer,
-                shutdown,
-            },
+            parts,
             listener,
             routes,
-            tasks: JoinSet::new(),
+            tasks,
         })
     }
 

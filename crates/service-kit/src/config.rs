@@ -46,6 +46,18 @@ pub struct ServiceConfig {
     #[arg(long, env = "HTTP_ADDR")]
     pub http_addr: Option<SocketAddr>,
 
+    /// Outbox rows the relay publishes per batch.
+    #[arg(long, env = "OUTBOX_BATCH_SIZE", default_value_t = 1000)]
+    pub outbox_batch_size: i64,
+
+    /// How long published outbox rows are kept, in hours.
+    #[arg(long, env = "OUTBOX_RETENTION_HOURS", default_value_t = 24)]
+    pub outbox_retention_hours: u64,
+
+    /// Test only: publish every outbox row twice, to prove the consumers' dedup.
+    #[arg(long, env = "OUTBOX_PUBLISH_TWICE", default_value_t = false, hide = true)]
+    pub outbox_publish_twice: bool,
+
     /// Log format on stderr: json | pretty.
     #[arg(long, env = "LOG_FORMAT", default_value = "pretty")]
     pub log_format: LogFormat,
@@ -60,6 +72,7 @@ pub struct Resolved {
     pub service_name: String,
     pub http_addr: SocketAddr,
     pub telemetry: TelemetryConfig,
+    pub relay: outbox::RelayConfig,
 }
 
 impl ServiceConfig {
@@ -90,6 +103,12 @@ impl ServiceConfig {
                 .http_addr
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], spec.http_port))),
             telemetry,
+            relay: outbox::RelayConfig {
+                batch_size: self.outbox_batch_size.max(1),
+                published_retention: std::time::Duration::from_secs(self.outbox_retention_hours * 3600),
+                publish_twice: self.outbox_publish_twice,
+                ..outbox::RelayConfig::default()
+            },
         }
     }
 }

@@ -3,6 +3,7 @@
 //! - [`config`]: the environment variables of DESIGN.md §7, with per-service defaults.
 //! - [`database`]: connecting to PostgreSQL (waiting for it) and migrating.
 //! - [`health`]: `/healthz`, `/readyz` (Kafka and PostgreSQL both answer) and `/metrics`.
+//! - [`monitor`]: outbox and DLQ gauges, inbox pruning.
 //! - [`shutdown`]: one shutdown signal from SIGINT and SIGTERM, shared by every task.
 //! - [`app`]: start-up in one place: `build` connects and binds, `run` serves until shutdown.
 //! - [`main_loop`]: the body of every `main`: telemetry, signals, build, serve, flush.
@@ -14,6 +15,7 @@ pub mod config;
 pub mod database;
 pub mod health;
 pub mod main_loop;
+pub mod monitor;
 pub mod shutdown;
 
 pub use app::{App, AppParts, ServiceSpec};

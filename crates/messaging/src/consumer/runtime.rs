@@ -78,7 +78,11 @@ pub struct ConsumerRuntime<H: Handler> {
     health: ConsumerHealth,
     pause: Option<Pause>,
     backoff: Duration,
+    last_lag: Instant,
 }
+
+/// How often consumer lag is measured (a watermark round trip per partition).
+const LAG_EVERY: Duration = Duration::from_secs(10);
 
 impl<H: Handler> std::fmt::Debug for ConsumerRuntime<H> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -116,6 +120,7 @@ impl<H: Handler> ConsumerRuntime<H> {
             health: ConsumerHealth::default(),
             pause: None,
             backoff,
+            last_lag: Instant::now(),
         })
     }
 
@@ -505,8 +510,17 @@ impl<H: Handler> ConsumerRuntime<H> {
         }
     }
 
-    /// Once a second: resume after an outage's backoff, seeking back first.
+    /// Once a second: measure lag now and then; resume after an outage's backoff.
     fn on_tick(&mut self) {
+        if self.last_lag.elapsed() >= LAG_EVERY {
+            self.last_lag = Instant::now();
+            let consumer = Arc::clone(&self.consumer);
+            let group = self.config.group.clone();
+            tokio::task::spawn_blocking(move || match lag(&consumer) {
+                Ok(lag) => metrics::gauge!("consumer_lag", "group" => group).set(lag as f64),
+                Err(err) => tracing::debug!(error = %err, "Measuring consumer lag failed."),
+            });
+        }
         let Some(pause) = self.pause.as_ref() else {
             return;
         };
@@ -537,6 +551,22 @@ impl<H: Handler> ConsumerRuntime<H> {
         self.health.paused.store(false, Ordering::Relaxed);
         tracing::info!(partitions = pause.seek_to.len(), "Resuming consumption.");
     }
+}
+
+/// Messages between this member's positions and the high watermarks of its partitions.
+fn lag(consumer: &StreamConsumer<SagaConsumerContext>) -> rdkafka::error::KafkaResult<i64> {
+    let positions = consumer.position()?;
+    let mut total = 0;
+    for element in positions.elements() {
+        let (_, high) = consumer.fetch_watermarks(element.topic(), element.partition(), Duration::from_secs(2))?;
+        if let Offset::Offset(position) = element.offset() {
+            total += (high - position).max(0);
+        } else {
+            let (low, _) = consumer.fetch_watermarks(element.topic(), element.partition(), Duration::from_secs(2))?;
+            total += (high - low).max(0);
+        }
+    }
+    Ok(total)
 }
 
 fn remember_positions(seek_to: &mut BTreeMap<(String, i32), i64>, messages: &[OwnedMessage]) {
