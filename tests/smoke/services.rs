@@ -58,10 +58,14 @@ where
     let (status, body) = get(&format!("{base}/metrics")).await?;
     assert_eq!(status, 200);
     assert!(body.contains("saga_build_info"), "metrics: {body}");
-    let gauges = saga_tests::eventually(Duration::from_secs(15), Duration::from_millis(250), || async {
-        let (_, body) = get(&format!("{base}/metrics")).await?;
-        Ok(body.contains("outbox_backlog").then_some(body))
-    })
+    let gauges = saga_tests::eventually(
+        Duration::from_secs(15),
+        Duration::from_millis(250),
+        || async {
+            let (_, body) = get(&format!("{base}/metrics")).await?;
+            Ok(body.contains("outbox_backlog").then_some(body))
+        },
+    )
     .await?;
     assert!(gauges.contains("outbox_parked_rows"), "metrics: {gauges}");
 

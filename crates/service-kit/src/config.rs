@@ -55,7 +55,12 @@ pub struct ServiceConfig {
     pub outbox_retention_hours: u64,
 
     /// Test only: publish every outbox row twice, to prove the consumers' dedup.
-    #[arg(long, env = "OUTBOX_PUBLISH_TWICE", default_value_t = false, hide = true)]
+    #[arg(
+        long,
+        env = "OUTBOX_PUBLISH_TWICE",
+        default_value_t = false,
+        hide = true
+    )]
     pub outbox_publish_twice: bool,
 
     /// Log format on stderr: json | pretty.
@@ -105,7 +110,9 @@ impl ServiceConfig {
             telemetry,
             relay: outbox::RelayConfig {
                 batch_size: self.outbox_batch_size.max(1),
-                published_retention: std::time::Duration::from_secs(self.outbox_retention_hours * 3600),
+                published_retention: std::time::Duration::from_secs(
+                    self.outbox_retention_hours * 3600,
+                ),
                 publish_twice: self.outbox_publish_twice,
                 ..outbox::RelayConfig::default()
             },

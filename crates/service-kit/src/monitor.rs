@@ -18,7 +18,12 @@ const PRUNE_EVERY: Duration = Duration::from_secs(300);
 pub const INBOX_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// Updates the gauges until shutdown.
-pub async fn run(pool: PgPool, kafka: KafkaConfig, group: String, shutdown: Shutdown) -> anyhow::Result<()> {
+pub async fn run(
+    pool: PgPool,
+    kafka: KafkaConfig,
+    group: String,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
     let dlq = DlqAdmin::new(kafka, &group);
     let mut last_dlq = None::<Instant>;
     let mut last_prune = Instant::now();
@@ -26,7 +31,8 @@ pub async fn run(pool: PgPool, kafka: KafkaConfig, group: String, shutdown: Shut
         match outbox::admin::backlog(&pool).await {
             Ok(backlog) => {
                 metrics::gauge!("outbox_backlog").set(backlog.total() as f64);
-                metrics::gauge!("outbox_oldest_unpublished_age_seconds").set(backlog.oldest_age_seconds);
+                metrics::gauge!("outbox_oldest_unpublished_age_seconds")
+                    .set(backlog.oldest_age_seconds);
                 metrics::gauge!("outbox_parked_rows").set(backlog.parked as f64);
             }
             Err(err) => tracing::debug!(error = %err, "Reading the outbox backlog failed."),
@@ -34,7 +40,9 @@ pub async fn run(pool: PgPool, kafka: KafkaConfig, group: String, shutdown: Shut
         if last_dlq.is_none_or(|t| t.elapsed() >= DLQ_EVERY) {
             last_dlq = Some(Instant::now());
             match dlq.depth().await {
-                Ok(depth) => metrics::gauge!("dlq_depth", "group" => group.clone()).set(depth as f64),
+                Ok(depth) => {
+                    metrics::gauge!("dlq_depth", "group" => group.clone()).set(depth as f64)
+                }
                 Err(err) => tracing::debug!(error = %err, "Reading the DLQ depth failed."),
             }
         }

@@ -558,11 +558,19 @@ fn lag(consumer: &StreamConsumer<SagaConsumerContext>) -> rdkafka::error::KafkaR
     let positions = consumer.position()?;
     let mut total = 0;
     for element in positions.elements() {
-        let (_, high) = consumer.fetch_watermarks(element.topic(), element.partition(), Duration::from_secs(2))?;
+        let (_, high) = consumer.fetch_watermarks(
+            element.topic(),
+            element.partition(),
+            Duration::from_secs(2),
+        )?;
         if let Offset::Offset(position) = element.offset() {
             total += (high - position).max(0);
         } else {
-            let (low, _) = consumer.fetch_watermarks(element.topic(), element.partition(), Duration::from_secs(2))?;
+            let (low, _) = consumer.fetch_watermarks(
+                element.topic(),
+                element.partition(),
+                Duration::from_secs(2),
+            )?;
             total += (high - low).max(0);
         }
     }

@@ -250,7 +250,14 @@ pub async fn send_created_to(topic: &str, order: OrderId) -> anyhow::Result<()> 
     let producer = EventProducer::new(&test_support::kafka())?;
     let event = order_created(order);
     let headers = event_headers(&metadata_for(&event), &opentelemetry::Context::new());
-    producer.send_raw(topic, order.to_string().as_bytes(), &event.encode(), headers).await?;
+    producer
+        .send_raw(
+            topic,
+            order.to_string().as_bytes(),
+            &event.encode(),
+            headers,
+        )
+        .await?;
     Ok(())
 }
 

@@ -27,13 +27,17 @@ fn members(group: &str) -> anyhow::Result<Vec<String>> {
 
 #[tokio::test]
 #[ignore = "restarts the shared PostgreSQL server; run alone by scripts/test"]
-async fn postgres_restarted_under_a_running_consumer_loses_nothing_and_dead_letters_nothing() -> anyhow::Result<()> {
+async fn postgres_restarted_under_a_running_consumer_loses_nothing_and_dead_letters_nothing()
+-> anyhow::Result<()> {
     let fixture = Fixture::new("restart_pg", 3).await?;
     let (handler, _) = TestHandler::new();
     let running = fixture.start(fixture.config(), handler)?;
     let first = OrderId::new();
     fixture.send_created(first).await?;
-    until(30, "the consumer runs", async || Ok(fixture.effects(first).await? == 1)).await?;
+    until(30, "the consumer runs", async || {
+        Ok(fixture.effects(first).await? == 1)
+    })
+    .await?;
     let before = members(&fixture.group)?;
     assert_eq!(before.len(), 1);
 
@@ -53,7 +57,9 @@ async fn postgres_restarted_under_a_running_consumer_loses_nothing_and_dead_lett
     });
     tokio::time::sleep(Duration::from_millis(500)).await;
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/infra");
-    let status = Command::new(script).args(["restart", "postgres"]).status()?;
+    let status = Command::new(script)
+        .args(["restart", "postgres"])
+        .status()?;
     assert!(status.success(), "scripts/infra restart postgres failed");
     let sent = producer.await??;
 
@@ -66,10 +72,24 @@ async fn postgres_restarted_under_a_running_consumer_loses_nothing_and_dead_lett
     })
     .await?;
     for order in &sent {
-        assert_eq!(fixture.effects(*order).await?, 1, "order {order} lost or applied twice");
+        assert_eq!(
+            fixture.effects(*order).await?,
+            1,
+            "order {order} lost or applied twice"
+        );
     }
-    assert_eq!(members(&fixture.group)?, before, "the restart caused a rebalance");
-    assert_eq!(DlqAdmin::new(test_support::kafka(), &fixture.group).depth().await?, 0, "an outage was dead-lettered");
+    assert_eq!(
+        members(&fixture.group)?,
+        before,
+        "the restart caused a rebalance"
+    );
+    assert_eq!(
+        DlqAdmin::new(test_support::kafka(), &fixture.group)
+            .depth()
+            .await?,
+        0,
+        "an outage was dead-lettered"
+    );
     running.stop().await?;
     fixture.finish().await
 }
