@@ -68,6 +68,16 @@ pub async fn ensure_topics(
         .collect()
 }
 
+/// Deletes topics (benchmarks and tests clean up after themselves).
+pub async fn delete_topics(kafka: &KafkaConfig, topics: &[&str]) -> Result<(), AdminError> {
+    let admin: AdminClient<DefaultClientContext> = kafka.client().create()?;
+    let options = AdminOptions::new().operation_timeout(Some(TIMEOUT));
+    for result in admin.delete_topics(topics, &options).await? {
+        result.map_err(|(topic, code)| AdminError::Create { topic, code })?;
+    }
+    Ok(())
+}
+
 /// Sets one configuration entry of a topic (e.g. `max.message.bytes`).
 pub async fn set_topic_config(
     kafka: &KafkaConfig,

@@ -99,7 +99,16 @@ impl std::fmt::Debug for EventProducer {
 
 impl EventProducer {
     pub fn new(kafka: &KafkaConfig) -> Result<Self, ProduceError> {
-        let inner = kafka.producer().create().map_err(ProduceError::Create)?;
+        Self::with_overrides(kafka, &[])
+    }
+
+    /// A producer with some settings changed (a benchmark's `linger.ms=0`, say).
+    pub fn with_overrides(kafka: &KafkaConfig, overrides: &[(&str, &str)]) -> Result<Self, ProduceError> {
+        let mut config = kafka.producer();
+        for (key, value) in overrides {
+            config.set(*key, *value);
+        }
+        let inner = config.create().map_err(ProduceError::Create)?;
         Ok(Self { inner })
     }
 

@@ -44,8 +44,9 @@ enum Command {
     Verify(cmd::pending::Pending),
     /// Drive the running stack with orders and report latency [not yet available: issue #8].
     Load(cmd::pending::Pending),
-    /// Benchmark the outbox relay against its baselines [not yet available: issue #3].
-    Bench(cmd::pending::Pending),
+    /// Benchmarks (the outbox relay against its baselines).
+    #[command(subcommand)]
+    Bench(cmd::bench::BenchCommand),
 }
 
 #[tokio::main]
@@ -70,6 +71,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Trace(_) => cmd::pending::not_yet("trace", 6),
         Command::Verify(_) => cmd::pending::not_yet("verify", 5),
         Command::Load(_) => cmd::pending::not_yet("load", 8),
-        Command::Bench(_) => cmd::pending::not_yet("bench", 3),
+        Command::Bench(command) => cmd::bench::run(&kafka, command).await,
     }
 }

@@ -1,3 +1,4 @@
+pub(crate) mod bench;
 pub(crate) mod dlq;
 pub(crate) mod outbox;
 pub(crate) mod pending;
