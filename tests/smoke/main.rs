@@ -5,4 +5,5 @@
 mod jaeger;
 mod kafka;
 mod postgres;
+mod sagactl;
 mod services;

@@ -106,7 +106,7 @@ async fn inventory_service_starts_serves_and_stops() -> anyhow::Result<()> {
 }
 
 /// The binaries sit next to the test's own `deps/` folder in the target directory.
-fn binary(name: &str) -> PathBuf {
+pub(crate) fn binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("the test knows where it runs from");
     exe.parent()
         .and_then(|deps| deps.parent())

@@ -1,5 +1,6 @@
 //! The producer every service, tool and test uses to put events on Kafka.
 
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use contracts::EventMetadata;
@@ -85,10 +86,13 @@ impl ProduceError {
     }
 }
 
-/// An idempotent producer (see [`KafkaConfig::producer`]).
+/// An idempotent producer (see [`KafkaConfig::producer`]). After a fatal error (an
+/// idempotence guarantee librdkafka can no longer keep) it is rebuilt, so the service
+/// carries on instead of failing every send from then on.
 #[derive(Clone)]
 pub struct EventProducer {
-    inner: FutureProducer,
+    config: rdkafka::ClientConfig,
+    inner: Arc<RwLock<FutureProducer>>,
 }
 
 impl std::fmt::Debug for EventProducer {
@@ -103,13 +107,43 @@ impl EventProducer {
     }
 
     /// A producer with some settings changed (a benchmark's `linger.ms=0`, say).
-    pub fn with_overrides(kafka: &KafkaConfig, overrides: &[(&str, &str)]) -> Result<Self, ProduceError> {
+    pub fn with_overrides(
+        kafka: &KafkaConfig,
+        overrides: &[(&str, &str)],
+    ) -> Result<Self, ProduceError> {
         let mut config = kafka.producer();
         for (key, value) in overrides {
             config.set(*key, *value);
         }
         let inner = config.create().map_err(ProduceError::Create)?;
-        Ok(Self { inner })
+        Ok(Self {
+            config,
+            inner: Arc::new(RwLock::new(inner)),
+        })
+    }
+
+    fn current(&self) -> FutureProducer {
+        self.inner.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Replaces the client if it hit a fatal error; the failed send is the caller's to retry.
+    fn rebuild_if_fatal(&self) {
+        let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
+        let Some((code, reason)) = inner.client().fatal_error() else {
+            return;
+        };
+        tracing::error!(
+            ?code,
+            reason,
+            "The Kafka producer hit a fatal error; rebuilding it."
+        );
+        metrics::counter!("producer_rebuilds_total").increment(1);
+        match self.config.create() {
+            Ok(fresh) => *inner = fresh,
+            Err(err) => {
+                tracing::error!(error = %err, "Rebuilding the Kafka producer failed; will try again on the next error.")
+            }
+        }
     }
 
     /// Publishes `event` to its topic, keyed by its order id, with the envelope of
@@ -138,17 +172,18 @@ impl EventProducer {
             .key(key)
             .payload(payload)
             .headers(headers);
-        self.inner
-            .send(record, Duration::from_secs(0))
-            .await
-            .map(|delivery| Delivered {
-                partition: delivery.partition,
-                offset: delivery.offset,
-            })
-            .map_err(|(source, _)| ProduceError::Delivery {
+        let sent = self.current().send(record, Duration::from_secs(0)).await;
+        sent.map(|delivery| Delivered {
+            partition: delivery.partition,
+            offset: delivery.offset,
+        })
+        .map_err(|(source, _)| {
+            self.rebuild_if_fatal();
+            ProduceError::Delivery {
                 topic: topic.to_owned(),
                 source,
-            })
+            }
+        })
     }
 
     /// Hands one message to the client at once, in call order, and returns the future
@@ -166,8 +201,9 @@ impl EventProducer {
             .key(key)
             .payload(payload)
             .headers(headers);
+        let producer = self.current();
         loop {
-            match self.inner.send_result(record) {
+            match producer.send_result(record) {
                 Ok(future) => {
                     return Ok(PendingDelivery {
                         topic: topic.to_owned(),
@@ -179,6 +215,7 @@ impl EventProducer {
                     tokio::time::sleep(Duration::from_millis(2)).await;
                 }
                 Err((source, _)) => {
+                    self.rebuild_if_fatal();
                     return Err(ProduceError::Delivery {
                         topic: topic.to_owned(),
                         source,
@@ -190,6 +227,6 @@ impl EventProducer {
 
     /// Waits up to `timeout` for every message in flight; for shutdown.
     pub fn flush(&self, timeout: Duration) -> Result<(), KafkaError> {
-        self.inner.flush(timeout)
+        self.current().flush(timeout)
     }
 }

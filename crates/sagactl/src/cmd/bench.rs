@@ -37,7 +37,11 @@ pub(crate) struct OutboxBench {
     #[arg(long, default_value_t = 1)]
     runs: usize,
     /// Database whose server hosts the benchmark's own schema.
-    #[arg(long, env = "BENCH_DATABASE_URL", default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    #[arg(
+        long,
+        env = "BENCH_DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+    )]
     database_url: String,
 }
 
@@ -51,7 +55,10 @@ pub(crate) async fn run(kafka: &KafkaConfig, command: BenchCommand) -> anyhow::R
     }
     if bench.runs > 1 {
         for key in ["batched_eps", "one_at_a_time_eps", "raw_producer_eps"] {
-            let mut values: Vec<f64> = results.iter().map(|r| r[key].as_f64().unwrap_or(0.0)).collect();
+            let mut values: Vec<f64> = results
+                .iter()
+                .map(|r| r[key].as_f64().unwrap_or(0.0))
+                .collect();
             values.sort_by(f64::total_cmp);
             eprintln!(
                 "{key}: median {:.0}, min {:.0}, max {:.0}",
@@ -79,18 +86,36 @@ async fn outbox_run(kafka: &KafkaConfig, bench: &OutboxBench) -> anyhow::Result<
         }],
     )
     .await?;
-    let admin = PgPoolOptions::new().max_connections(1).connect(&bench.database_url).await?;
-    sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&admin).await?;
+    let admin = PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&bench.database_url)
+        .await?;
+    sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        .execute(&admin)
+        .await?;
     let outcome = measure(kafka, bench, &topic, &schema).await;
-    sqlx::query(&format!("DROP SCHEMA {schema} CASCADE")).execute(&admin).await?;
+    sqlx::query(&format!("DROP SCHEMA {schema} CASCADE"))
+        .execute(&admin)
+        .await?;
     delete_topics(kafka, &[&topic]).await?;
     outcome
 }
 
-async fn measure(kafka: &KafkaConfig, bench: &OutboxBench, topic: &str, schema: &str) -> anyhow::Result<serde_json::Value> {
-    let options: PgConnectOptions = bench.database_url.parse::<PgConnectOptions>()?.options([("search_path", schema)]);
+async fn measure(
+    kafka: &KafkaConfig,
+    bench: &OutboxBench,
+    topic: &str,
+    schema: &str,
+) -> anyhow::Result<serde_json::Value> {
+    let options: PgConnectOptions = bench
+        .database_url
+        .parse::<PgConnectOptions>()?
+        .options([("search_path", schema)]);
     let url = options.to_url_lossy().to_string();
-    let pool = PgPoolOptions::new().max_connections(4).connect_with(options).await?;
+    let pool = PgPoolOptions::new()
+        .max_connections(4)
+        .connect_with(options)
+        .await?;
     messaging::schema::migrator().run(&pool).await?;
     let producer = EventProducer::new(kafka)?;
 
@@ -108,7 +133,11 @@ async fn measure(kafka: &KafkaConfig, bench: &OutboxBench, topic: &str, schema: 
         published += rows;
     }
     let batched = started.elapsed();
-    anyhow::ensure!(published == bench.events, "the batched relay published {published} of {}", bench.events);
+    anyhow::ensure!(
+        published == bench.events,
+        "the batched relay published {published} of {}",
+        bench.events
+    );
 
     // One at a time: read one row, produce it, wait for its report, mark it.
     sqlx::query("TRUNCATE outbox").execute(&pool).await?;
@@ -118,7 +147,10 @@ async fn measure(kafka: &KafkaConfig, bench: &OutboxBench, topic: &str, schema: 
     let started = Instant::now();
     let one_by_one = one_at_a_time(&pool, &eager).await?;
     let one_at_a_time_time = started.elapsed();
-    anyhow::ensure!(one_by_one == bench.one_at_a_time_events, "one-at-a-time published {one_by_one}");
+    anyhow::ensure!(
+        one_by_one == bench.one_at_a_time_events,
+        "one-at-a-time published {one_by_one}"
+    );
 
     // The raw producer, no database: the ceiling.
     let payload = serde_json::to_vec(&sample_payload(0))?;
@@ -127,7 +159,11 @@ async fn measure(kafka: &KafkaConfig, bench: &OutboxBench, topic: &str, schema: 
     for i in 0..bench.events {
         let key = format!("key-{:03}", i % 100);
         let headers = to_owned_headers(sample_headers());
-        pending.push(producer.enqueue_raw(topic, key.as_bytes(), &payload, headers).await?);
+        pending.push(
+            producer
+                .enqueue_raw(topic, key.as_bytes(), &payload, headers)
+                .await?,
+        );
     }
     for result in join_all(pending.into_iter().map(|p| p.delivered())).await {
         result?;
@@ -157,8 +193,18 @@ async fn one_at_a_time(pool: &PgPool, producer: &EventProducer) -> anyhow::Resul
             return Ok(published);
         };
         let body = serde_json::to_vec(&payload)?;
-        producer.send_raw(&topic, key.as_bytes(), &body, to_owned_headers(sample_headers())).await?;
-        sqlx::query("UPDATE outbox SET published_at = now() WHERE id = $1").bind(id).execute(pool).await?;
+        producer
+            .send_raw(
+                &topic,
+                key.as_bytes(),
+                &body,
+                to_owned_headers(sample_headers()),
+            )
+            .await?;
+        sqlx::query("UPDATE outbox SET published_at = now() WHERE id = $1")
+            .bind(id)
+            .execute(pool)
+            .await?;
         published += 1;
     }
 }
@@ -185,18 +231,28 @@ fn sample_headers() -> Vec<(String, String)> {
         ("content-type".into(), "application/json".into()),
         ("correlation-id".into(), id.clone()),
         ("causation-id".into(), id),
-        ("traceparent".into(), "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".into()),
+        (
+            "traceparent".into(),
+            "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".into(),
+        ),
     ]
 }
 
 /// Inserts `count` rows over 100 keys in one statement per 10,000.
 async fn insert_rows(pool: &PgPool, topic: &str, count: usize) -> anyhow::Result<()> {
-    let headers = serde_json::to_value(sample_headers().into_iter().collect::<std::collections::BTreeMap<_, _>>())?;
+    let headers = serde_json::to_value(
+        sample_headers()
+            .into_iter()
+            .collect::<std::collections::BTreeMap<_, _>>(),
+    )?;
     for chunk_start in (0..count).step_by(10_000) {
         let n = (count - chunk_start).min(10_000);
-        let keys: Vec<String> = (chunk_start..chunk_start + n).map(|i| format!("key-{:03}", i % 100)).collect();
+        let keys: Vec<String> = (chunk_start..chunk_start + n)
+            .map(|i| format!("key-{:03}", i % 100))
+            .collect();
         let ids: Vec<Uuid> = (0..n).map(|_| Uuid::now_v7()).collect();
-        let payloads: Vec<serde_json::Value> = (chunk_start..chunk_start + n).map(sample_payload).collect();
+        let payloads: Vec<serde_json::Value> =
+            (chunk_start..chunk_start + n).map(sample_payload).collect();
         sqlx::query(
             "INSERT INTO outbox (topic, key, event_id, event_type, payload, headers)
              SELECT $1, k, e, 'order.created.v1', p, $5 FROM unnest($2::text[], $3::uuid[], $4::jsonb[]) AS t(k, e, p)",
