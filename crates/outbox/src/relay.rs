@@ -6,6 +6,10 @@
 //! mark publishes the batch again: at least once, made harmless by the consumers'
 //! inbox. Only a permanent refusal (size or record format) parks a row; every other
 //! failure leaves it, and every row after it, for the next step.
+//!
+//! The running relay ([`Relay::drain`]) keeps two batches in flight: while one batch's
+//! reports come back and it is marked, the next is read and produced. A failure in the
+//! first then republishes the second too (duplicates the inbox absorbs).
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -80,8 +84,19 @@ struct Row {
     topic: String,
     key: String,
     event_type: String,
-    payload: serde_json::Value,
+    /// The body as PostgreSQL renders the `jsonb`: sent as is, no re-encoding.
+    payload: String,
     headers: sqlx::types::Json<BTreeMap<String, String>>,
+}
+
+/// A batch handed to the producer, its reports not yet awaited.
+struct InFlight {
+    last_id: i64,
+    pending: Vec<(
+        i64,
+        tracing::Span,
+        Result<messaging::PendingDelivery, ProduceError>,
+    )>,
 }
 
 /// The relay of one service's outbox.
@@ -117,32 +132,96 @@ impl Relay {
         if !self.leadership.acquire().await? {
             return Ok(RelayStep::NotLeader);
         }
-        let rows: Vec<Row> = sqlx::query_as(
-            "SELECT id, topic, key, event_type, payload, headers FROM outbox
-             WHERE published_at IS NULL AND failed_at IS NULL ORDER BY id LIMIT $1",
-        )
-        .bind(self.config.batch_size)
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = self.fetch(0).await?;
         if rows.is_empty() {
             return Ok(RelayStep::Empty);
         }
+        let batch = self.launch(&rows).await;
+        self.settle(batch).await
+    }
 
+    /// Publishes until the outbox is empty, two batches deep: while one batch's
+    /// delivery reports come back and it is marked, the next is already read and
+    /// handed to the producer (after it, so per-key order holds).
+    pub async fn drain(&mut self) -> Result<RelayStep, RelayError> {
+        if !self.leadership.acquire().await? {
+            return Ok(RelayStep::NotLeader);
+        }
+        let rows = self.fetch(0).await?;
+        if rows.is_empty() {
+            return Ok(RelayStep::Empty);
+        }
+        let mut current = self.launch(&rows).await;
+        let (mut total, mut parked) = (0, 0);
+        loop {
+            let next_rows = self.fetch(current.last_id).await?;
+            let next = if next_rows.is_empty() {
+                None
+            } else {
+                Some(self.launch(&next_rows).await)
+            };
+            match self.settle(current).await? {
+                RelayStep::Published { rows, parked: p } => {
+                    total += rows;
+                    parked += p;
+                }
+                other => return Ok(other),
+            }
+            match next {
+                Some(next) => current = next,
+                None => {
+                    return Ok(RelayStep::Published {
+                        rows: total,
+                        parked,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Unpublished rows after `after`, in id order.
+    async fn fetch(&self, after: i64) -> Result<Vec<Row>, RelayError> {
+        Ok(sqlx::query_as(
+            "SELECT id, topic, key, event_type, payload::text AS payload, headers FROM outbox
+             WHERE published_at IS NULL AND failed_at IS NULL AND id > $2 ORDER BY id LIMIT $1",
+        )
+        .bind(self.config.batch_size)
+        .bind(after)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Hands every row to the producer, in id order, each under its publish span.
+    async fn launch(&self, rows: &[Row]) -> InFlight {
         let copies = if self.config.publish_twice { 2 } else { 1 };
         let mut pending = Vec::with_capacity(rows.len() * copies);
-        for row in &rows {
+        for row in rows {
             let span = publish_span(row);
             let headers = message_headers(row, &span);
-            let body = serde_json::to_vec(&row.payload).expect("a JSON value serializes");
             for _ in 0..copies {
                 let delivery = self
                     .producer
-                    .enqueue_raw(&row.topic, row.key.as_bytes(), &body, headers.clone())
+                    .enqueue_raw(
+                        &row.topic,
+                        row.key.as_bytes(),
+                        row.payload.as_bytes(),
+                        headers.clone(),
+                    )
                     .await;
                 pending.push((row.id, span.clone(), delivery));
             }
         }
-        let reports = join_all(pending.into_iter().map(|(id, span, delivery)| {
+        InFlight {
+            last_id: rows.last().map_or(0, |r| r.id),
+            pending,
+        }
+    }
+
+    /// Awaits a batch's reports and marks it: the delivered prefix published, what is
+    /// refused for good parked, nothing from the first other failure on.
+    async fn settle(&mut self, batch: InFlight) -> Result<RelayStep, RelayError> {
+        let rows = batch.pending.len();
+        let reports = join_all(batch.pending.into_iter().map(|(id, span, delivery)| {
             async move {
                 let report = match delivery {
                     Ok(pending) => pending.delivered().await,
@@ -154,9 +233,7 @@ impl Relay {
         }))
         .await;
 
-        // Reports come back in enqueue order: mark the delivered prefix, park what is
-        // refused for good, and stop at the first other failure.
-        let mut published = Vec::with_capacity(rows.len());
+        let mut published = Vec::with_capacity(rows);
         let mut parked = Vec::new();
         let mut stopped = None;
         for (id, report) in reports {
@@ -225,11 +302,11 @@ impl Relay {
         let mut backoff = Duration::from_millis(100);
         let mut last_prune = Instant::now();
         loop {
-            let wait = match self.relay_once().await {
-                Ok(RelayStep::Published { rows, .. }) if rows as i64 >= self.config.batch_size => {
-                    Duration::ZERO
+            let wait = match self.drain().await {
+                Ok(RelayStep::Published { .. } | RelayStep::Empty) => {
+                    backoff = Duration::from_millis(100);
+                    self.config.poll_interval
                 }
-                Ok(RelayStep::Published { .. } | RelayStep::Empty) => self.config.poll_interval,
                 Ok(RelayStep::NotLeader) => Duration::from_secs(1),
                 Err(err) => {
                     tracing::warn!(error = %err, retry_in_ms = backoff.as_millis() as u64, "Outbox relay step failed; retrying.");
@@ -239,9 +316,6 @@ impl Relay {
                     wait
                 }
             };
-            if wait < Duration::from_secs(1) && wait != self.config.poll_interval {
-                backoff = Duration::from_millis(100);
-            }
             if last_prune.elapsed() >= self.config.prune_every {
                 last_prune = Instant::now();
                 match self.prune().await {
@@ -249,9 +323,6 @@ impl Relay {
                     Ok(deleted) => tracing::debug!(deleted, "Pruned published outbox rows."),
                     Err(err) => tracing::warn!(error = %err, "Pruning the outbox failed."),
                 }
-            }
-            if wait.is_zero() {
-                continue;
             }
             tokio::select! {
                 () = &mut shutdown => break,

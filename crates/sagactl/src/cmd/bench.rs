@@ -128,10 +128,10 @@ async fn measure(
     };
     let mut relay = Relay::new(pool.clone(), &url, producer.clone(), Wakeup::new(), config);
     let started = Instant::now();
-    let mut published = 0;
-    while let RelayStep::Published { rows, .. } = relay.relay_once().await? {
-        published += rows;
-    }
+    let published = match relay.drain().await? {
+        RelayStep::Published { rows, .. } => rows,
+        other => anyhow::bail!("the relay did not publish: {other:?}"),
+    };
     let batched = started.elapsed();
     anyhow::ensure!(
         published == bench.events,
