@@ -124,8 +124,11 @@ pub struct Fixture {
 impl Fixture {
     pub async fn new(label: &str, partitions: i32) -> anyhow::Result<Self> {
         let database = TestDatabase::create(label).await?;
+        // A short acquire timeout, as the services have: an outage surfaces as an error
+        // the runtime classifies, instead of a 30-second wait inside the pool.
         let pool = PgPoolOptions::new()
             .max_connections(8)
+            .acquire_timeout(Duration::from_secs(3))
             .connect(&database.url)
             .await?;
         messaging::schema::migrator().run(&pool).await?;
@@ -245,9 +248,12 @@ impl Running {
     }
 }
 
-/// Sends an `order.created` to `topic` with a producer of its own.
-pub async fn send_created_to(topic: &str, order: OrderId) -> anyhow::Result<()> {
-    let producer = EventProducer::new(&test_support::kafka())?;
+/// Sends an `order.created` for `order` to `topic`.
+pub async fn send_created_with(
+    producer: &EventProducer,
+    topic: &str,
+    order: OrderId,
+) -> anyhow::Result<()> {
     let event = order_created(order);
     let headers = event_headers(&metadata_for(&event), &opentelemetry::Context::new());
     producer

@@ -1,11 +1,11 @@
-//! PostgreSQL really restarted under a running consumer. It restarts the shared server,
-//! so it is ignored in the parallel run; `scripts/test` runs it alone, last:
-//! `cargo test -p messaging --test restart -- --ignored`.
+//! PostgreSQL really stopped and started again under a running consumer. It takes the
+//! shared server away, so it is ignored in the parallel run; `scripts/test` runs it
+//! alone, last: `cargo test -p messaging --test restart -- --ignored`.
 
 #[path = "../consumer/support.rs"]
 mod support;
 
-use std::process::Command;
+use std::process::{Command, ExitStatus};
 use std::time::Duration;
 
 use contracts::OrderId;
@@ -25,10 +25,23 @@ fn members(group: &str) -> anyhow::Result<Vec<String>> {
         .collect())
 }
 
-#[tokio::test]
-#[ignore = "restarts the shared PostgreSQL server; run alone by scripts/test"]
-async fn postgres_restarted_under_a_running_consumer_loses_nothing_and_dead_letters_nothing()
+/// `scripts/infra <command> postgres`, off the runtime's threads so the consumer keeps
+/// running meanwhile.
+async fn infra(command: &'static str) -> anyhow::Result<ExitStatus> {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/infra");
+    Ok(tokio::task::spawn_blocking(move || {
+        Command::new(script).args([command, "postgres"]).status()
+    })
+    .await??)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "stops the shared PostgreSQL server; run alone by scripts/test"]
+async fn postgres_stopped_and_started_under_a_running_consumer_loses_nothing_and_dead_letters_nothing()
 -> anyhow::Result<()> {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter("info,sqlx=warn")
+        .try_init();
     let fixture = Fixture::new("restart_pg", 3).await?;
     let (handler, _) = TestHandler::new();
     let running = fixture.start(fixture.config(), handler)?;
@@ -41,14 +54,15 @@ async fn postgres_restarted_under_a_running_consumer_loses_nothing_and_dead_lett
     let before = members(&fixture.group)?;
     assert_eq!(before.len(), 1);
 
-    // Orders keep arriving while the server restarts.
+    // Orders keep arriving while the server is away.
     let producer = tokio::spawn({
         let topic = fixture.topic.clone();
+        let producer = fixture.producer.clone();
         async move {
             let mut sent = Vec::new();
             for _ in 0..60 {
                 let order = OrderId::new();
-                support::send_created_to(&topic, order).await?;
+                support::send_created_with(&producer, &topic, order).await?;
                 sent.push(order);
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
@@ -56,14 +70,23 @@ async fn postgres_restarted_under_a_running_consumer_loses_nothing_and_dead_lett
         }
     });
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/infra");
-    let status = Command::new(script)
-        .args(["restart", "postgres"])
-        .status()?;
-    assert!(status.success(), "scripts/infra restart postgres failed");
+    // Down for longer than the pool's acquire timeout, so the outage reaches the runtime.
+    assert!(
+        infra("stop").await?.success(),
+        "scripts/infra stop postgres failed"
+    );
+    until(30, "the consumer pauses", async || {
+        Ok(running.health.is_paused())
+    })
+    .await?;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(
+        infra("start").await?.success(),
+        "scripts/infra start postgres failed"
+    );
     let sent = producer.await??;
 
-    until(120, "every order applied after the restart", async || {
+    until(120, "every order applied after the outage", async || {
         let applied: i64 = sqlx::query_scalar("SELECT count(DISTINCT order_id) FROM test_effects")
             .fetch_one(&fixture.pool)
             .await
@@ -78,18 +101,16 @@ async fn postgres_restarted_under_a_running_consumer_loses_nothing_and_dead_lett
             "order {order} lost or applied twice"
         );
     }
+    assert!(!running.health.is_paused(), "consumption resumed by itself");
     assert_eq!(
         members(&fixture.group)?,
         before,
-        "the restart caused a rebalance"
+        "the outage caused a rebalance"
     );
-    assert_eq!(
-        DlqAdmin::new(test_support::kafka(), &fixture.group)
-            .depth()
-            .await?,
-        0,
-        "an outage was dead-lettered"
-    );
+    let depth = DlqAdmin::new(test_support::kafka(), &fixture.group)
+        .depth()
+        .await?;
+    assert_eq!(depth, 0, "an outage was dead-lettered");
     running.stop().await?;
     fixture.finish().await
 }
