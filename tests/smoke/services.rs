@@ -185,3 +185,37 @@ async fn a_service_binary_reads_its_environment_and_exits_cleanly_on_sigterm() -
     eprintln!("payment-service binary: ready on port {port}, exited 0 on SIGTERM");
     database.drop_database().await
 }
+
+#[tokio::test]
+async fn readiness_fails_while_postgres_is_unreachable_and_recovers() -> anyhow::Result<()> {
+    let database = TestDatabase::create("readyz").await?;
+    let proxy = test_support::proxy::TcpProxy::start(test_support::postgres_addr()).await?;
+    let spec = &inventory_service::SPEC;
+    let shutdown = Shutdown::new();
+    let app = inventory_service::build(
+        config_for(spec, &database.url_via(proxy.addr())),
+        shutdown.clone(),
+    )
+    .await?;
+    let ready = format!("http://{}/readyz", app.local_addr());
+    let running = tokio::spawn(app.run());
+    assert_eq!(get(&ready).await?.0, 200);
+
+    proxy.cut();
+    let (status, body) = get(&ready).await?;
+    assert_eq!(status, 503, "{body}");
+    let checks: serde_json::Value = serde_json::from_str(&body)?;
+    assert_eq!(checks["checks"]["kafka"], "ok");
+    assert_ne!(checks["checks"]["postgres"], "ok");
+
+    proxy.restore();
+    eventually(
+        Duration::from_secs(20),
+        Duration::from_millis(250),
+        || async { Ok((get(&ready).await?.0 == 200).then_some(())) },
+    )
+    .await?;
+    shutdown.trigger();
+    tokio::time::timeout(Duration::from_secs(15), running).await???;
+    database.drop_database().await
+}

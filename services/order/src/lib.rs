@@ -3,6 +3,8 @@
 //! [`build`] is the factory the binary and the tests share: it connects, migrates and
 //! binds, and returns the service ready to run.
 
+pub mod domain;
+
 use clap::Parser;
 use service_kit::config::Resolved;
 use service_kit::{App, ServiceConfig, ServiceSpec, Shutdown};
