@@ -3,7 +3,9 @@
 //! [`build`] is the factory the binary and the tests share: it connects, migrates and
 //! binds, and returns the service ready to run.
 
+pub mod app;
 pub mod domain;
+pub mod store;
 
 use clap::Parser;
 use service_kit::config::Resolved;
@@ -14,8 +16,15 @@ pub const SPEC: ServiceSpec = ServiceSpec {
     name: contracts::topics::ORDER_SERVICE,
     database: "orders",
     http_port: 8080,
-    migrations: &[messaging::schema::migrator],
+    migrations: &[messaging::schema::migrator, migrator],
 };
+
+/// The order service's own tables (event store, snapshots, view, deadlines).
+fn migrator() -> sqlx::migrate::Migrator {
+    let mut migrator = sqlx::migrate!("./migrations");
+    migrator.set_ignore_missing(true);
+    migrator
+}
 
 /// Command line and environment of the binary.
 #[derive(Debug, Parser)]

@@ -1,0 +1,227 @@
+//! Executing one command on one order.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use contracts::events::{OrderCancelled, OrderConfirmed, OrderCreated, OrderShipped, TopicEvent};
+use contracts::{EventMetadata as Envelope, OrderEvent, OrderId};
+use messaging::headers::trace_headers;
+use opentelemetry::Context;
+use outbox::{OutboxRecord, Wakeup};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::domain::{Command, DomainError, Order, OrderStatus, OrderStoreEvent, decide, evolve};
+use crate::store::event_store::{self, EventMetadata, StoreError};
+use crate::store::{deadlines, view};
+
+/// How often a command is retried after losing a race for the next version.
+const MAX_CONFLICT_RETRIES: usize = 10;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Outbox(#[from] outbox::EnqueueError),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// What caused a command: the event it reacts to, or a request or timer.
+#[derive(Debug, Clone)]
+pub struct Cause {
+    /// The `ce_id` of the event that caused it; `None` for a request or timer, whose
+    /// cause is the order's latest event (or the correlation id for the first).
+    pub causation_id: Option<Uuid>,
+    /// The trace context the new events' messages carry.
+    pub trace: Context,
+}
+
+/// What a command did.
+#[derive(Debug, Clone)]
+pub struct Executed {
+    /// The order after the command (`None` only if it still does not exist).
+    pub order: Option<Order>,
+    pub correlation_id: Option<Uuid>,
+    /// Events appended; empty when the command no longer applied.
+    pub appended: usize,
+}
+
+/// The order service's write side.
+#[derive(Debug, Clone)]
+pub struct OrderService {
+    pub pool: PgPool,
+    pub wakeup: Wakeup,
+    pub saga_deadline: Duration,
+    pub snapshot_every: i64,
+}
+
+impl OrderService {
+    /// Runs `command` in its own transaction, retrying on a version conflict.
+    pub async fn run(
+        &self,
+        order_id: OrderId,
+        command: Command,
+        cause: &Cause,
+    ) -> Result<Result<Executed, DomainError>, ServiceError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut tx = self.pool.begin().await?;
+            match self.execute(&mut tx, order_id, command.clone(), cause, Utc::now()).await {
+                Ok(Ok(executed)) => {
+                    tx.commit().await?;
+                    if executed.appended > 0 {
+                        self.wakeup.notify();
+                    }
+                    return Ok(Ok(executed));
+                }
+                Ok(Err(refused)) => return Ok(Err(refused)),
+                Err(ServiceError::Store(StoreError::Conflict { .. })) if attempt < MAX_CONFLICT_RETRIES => {
+                    tx.rollback().await?;
+                    metrics::counter!("order_version_conflicts_total").increment(1);
+                    tracing::debug!(%order_id, attempt, "Version conflict; deciding again.");
+                }
+                Err(err) => return Err(err),
+            }
+        }
+    }
+
+    /// Load, decide, append, and in the same transaction the view, the deadline and
+    /// the outbox. A [`StoreError::Conflict`] means: roll back and try again.
+    pub async fn execute(
+        &self,
+        tx: &mut PgConnection,
+        order_id: OrderId,
+        command: Command,
+        cause: &Cause,
+        now: DateTime<Utc>,
+    ) -> Result<Result<Executed, DomainError>, ServiceError> {
+        let loaded = event_store::load(tx, order_id).await?;
+        let state = loaded.map(|l| l.order);
+        let events = match decide(state.as_ref(), command) {
+            Ok(events) => events,
+            Err(refused) => return Ok(Err(refused)),
+        };
+        let first = match &state {
+            Some(_) => event_store::first_metadata(tx, order_id).await?,
+            None => None,
+        };
+        let correlation_id = first.as_ref().map(|m| m.correlation_id);
+        if events.is_empty() {
+            return Ok(Ok(Executed {
+                order: state,
+                correlation_id,
+                appended: 0,
+            }));
+        }
+
+        let correlation_id = correlation_id.unwrap_or_else(Uuid::now_v7);
+        let causation_id = match cause.causation_id {
+            Some(id) => id,
+            None => event_store::latest_event_id(tx, order_id).await?.unwrap_or(correlation_id),
+        };
+        let expected = state.as_ref().map_or(0, |o| o.version);
+        let with_metadata: Vec<(OrderStoreEvent, EventMetadata)> = events
+            .into_iter()
+            .map(|event| {
+                let trace = if expected == 0 {
+                    trace_headers(&cause.trace).into_iter().collect()
+                } else {
+                    Default::default()
+                };
+                let metadata = EventMetadata {
+                    event_id: Uuid::now_v7(),
+                    correlation_id,
+                    causation_id,
+                    trace,
+                };
+                (event, metadata)
+            })
+            .collect();
+        let stored = event_store::append(tx, order_id, expected, &with_metadata, now).await?;
+
+        let order = stored.iter().fold(state.clone(), |s, e| evolve(s, &e.event));
+        let Some(order) = order else {
+            return Ok(Ok(Executed {
+                order: None,
+                correlation_id: Some(correlation_id),
+                appended: 0,
+            }));
+        };
+        view::upsert(tx, &order, correlation_id, now).await?;
+        if crosses_multiple(expected, order.version, self.snapshot_every) {
+            event_store::snapshot(tx, &order).await?;
+        }
+        let was_pending = state.as_ref().is_none_or(|o| o.status == OrderStatus::Pending);
+        if state.is_none() {
+            let due = now + chrono::Duration::from_std(self.saga_deadline).unwrap_or(chrono::Duration::seconds(30));
+            deadlines::schedule(tx, order_id, due).await?;
+        } else if was_pending && order.status != OrderStatus::Pending {
+            deadlines::clear(tx, order_id).await?;
+        }
+        for event in &stored {
+            if let Some(published) = to_published(&order, &event.event) {
+                let envelope = Envelope {
+                    event_id: event.metadata.event_id,
+                    event_type: published.event_type(),
+                    source: format!("/{}", contracts::topics::ORDER_SERVICE),
+                    time: event.recorded_at,
+                    correlation_id,
+                    causation_id,
+                };
+                outbox::enqueue(tx, &OutboxRecord::for_event(&published, &envelope, &cause.trace)).await?;
+            }
+        }
+        Ok(Ok(Executed {
+            appended: stored.len(),
+            order: Some(order),
+            correlation_id: Some(correlation_id),
+        }))
+    }
+}
+
+/// True when a snapshot is due: the version crossed a multiple of `every`.
+fn crosses_multiple(before: i64, after: i64, every: i64) -> bool {
+    every > 0 && before / every != after / every
+}
+
+/// The public event a stored event announces, if any.
+fn to_published(order: &Order, event: &OrderStoreEvent) -> Option<OrderEvent> {
+    let order_id = order.order_id;
+    Some(match event {
+        OrderStoreEvent::Created(created) => OrderEvent::Created(OrderCreated {
+            order_id,
+            customer_id: created.customer_id.clone(),
+            items: created.items.clone(),
+            total_cents: created.total_cents,
+            currency: created.currency,
+        }),
+        OrderStoreEvent::Confirmed => OrderEvent::Confirmed(OrderConfirmed { order_id }),
+        OrderStoreEvent::Cancelled(cancelled) => OrderEvent::Cancelled(OrderCancelled {
+            order_id,
+            reason: cancelled.reason,
+        }),
+        OrderStoreEvent::Shipped(shipped) => OrderEvent::Shipped(OrderShipped {
+            order_id,
+            tracking_number: shipped.tracking_number.clone(),
+        }),
+        OrderStoreEvent::PaymentRecorded(_) | OrderStoreEvent::RefundRecorded(_) | OrderStoreEvent::ReleaseRecorded(_) => {
+            return None;
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::crosses_multiple;
+
+    #[test]
+    fn a_snapshot_is_due_each_time_the_version_crosses_a_multiple() {
+        assert!(crosses_multiple(9, 10, 10));
+        assert!(crosses_multiple(8, 11, 10));
+        assert!(!crosses_multiple(10, 11, 10));
+        assert!(!crosses_multiple(0, 5, 0));
+    }
+}

@@ -1,0 +1,6 @@
+//! The order service's use cases: load, decide, append, and in the same transaction the
+//! read model, the saga deadline and the outbox rows.
+
+mod execute;
+
+pub use execute::{Cause, Executed, OrderService, ServiceError};

@@ -1,0 +1,44 @@
+//! Durable saga deadlines: a row per pending order, deleted in the transaction that
+//! ends the pending state, so a restart loses none.
+
+use chrono::{DateTime, Utc};
+use contracts::OrderId;
+use sqlx::{PgConnection, PgPool};
+
+pub async fn schedule(tx: &mut PgConnection, order_id: OrderId, due_at: DateTime<Utc>) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO saga_deadlines (order_id, due_at) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+        .bind(order_id.0)
+        .bind(due_at)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+pub async fn clear(tx: &mut PgConnection, order_id: OrderId) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM saga_deadlines WHERE order_id = $1")
+        .bind(order_id.0)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// Orders whose deadline has passed, oldest first.
+pub async fn due(pool: &PgPool, now: DateTime<Utc>, limit: i64) -> Result<Vec<OrderId>, sqlx::Error> {
+    let ids: Vec<uuid::Uuid> =
+        sqlx::query_scalar("SELECT order_id FROM saga_deadlines WHERE due_at <= $1 ORDER BY due_at LIMIT $2")
+            .bind(now)
+            .bind(limit)
+            .fetch_all(pool)
+            .await?;
+    Ok(ids.into_iter().map(OrderId).collect())
+}
+
+/// Pending sagas and the age of the oldest, for the metrics.
+pub async fn pending(pool: &PgPool, now: DateTime<Utc>) -> Result<(i64, f64), sqlx::Error> {
+    let (count, oldest): (i64, Option<DateTime<Utc>>) =
+        sqlx::query_as("SELECT count(*), min(v.created_at) FROM saga_deadlines d JOIN order_view v USING (order_id)")
+            .fetch_one(pool)
+            .await?;
+    let age = oldest.map_or(0.0, |t| (now - t).num_milliseconds() as f64 / 1000.0);
+    Ok((count, age))
+}

@@ -1,0 +1,245 @@
+//! Append with expected version; load = latest snapshot + later events.
+
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use contracts::OrderId;
+use serde::{Deserialize, Serialize};
+use sqlx::{FromRow, PgConnection};
+use uuid::Uuid;
+
+use crate::domain::events::StoredEventError;
+use crate::domain::{Order, OrderStoreEvent, evolve};
+
+/// Version of the snapshot format; a snapshot of another version is ignored.
+const SNAPSHOT_SCHEMA: i32 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Another writer appended this version first: reload and decide again.
+    #[error("order {order_id} was changed concurrently (version {version} taken)")]
+    Conflict { order_id: OrderId, version: i64 },
+    #[error(transparent)]
+    Event(#[from] StoredEventError),
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+/// What the store keeps beside each event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventMetadata {
+    pub event_id: Uuid,
+    pub correlation_id: Uuid,
+    pub causation_id: Uuid,
+    /// On the first event: the saga's root trace context (`traceparent`, ...), which
+    /// later work on the saga joins.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub trace: std::collections::BTreeMap<String, String>,
+}
+
+/// One event as stored.
+#[derive(Debug, Clone)]
+pub struct StoredEvent {
+    pub version: i64,
+    pub event: OrderStoreEvent,
+    pub metadata: EventMetadata,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// An order as loaded, with how it was loaded.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub order: Order,
+    /// Events folded on top of the snapshot (all of them without one).
+    pub replayed: usize,
+}
+
+#[derive(FromRow)]
+struct EventRow {
+    version: i64,
+    event_type: String,
+    schema_version: i32,
+    payload: serde_json::Value,
+    metadata: sqlx::types::Json<EventMetadata>,
+    recorded_at: DateTime<Utc>,
+}
+
+impl EventRow {
+    fn into_stored(self) -> Result<StoredEvent, StoreError> {
+        Ok(StoredEvent {
+            version: self.version,
+            event: OrderStoreEvent::from_stored(&self.event_type, self.schema_version, self.payload)?,
+            metadata: self.metadata.0,
+            recorded_at: self.recorded_at,
+        })
+    }
+}
+
+/// The current state: the latest readable snapshot plus the events after it, or a
+/// full replay when there is no snapshot or it cannot be read.
+pub async fn load(conn: &mut PgConnection, order_id: OrderId) -> Result<Option<Loaded>, StoreError> {
+    let snapshot: Option<(i64, i32, serde_json::Value)> = sqlx::query_as(
+        "SELECT version, schema_version, state FROM order_snapshots WHERE order_id = $1 ORDER BY version DESC LIMIT 1",
+    )
+    .bind(order_id.0)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let base = snapshot.and_then(|(version, schema, state)| {
+        let restored = (schema == SNAPSHOT_SCHEMA)
+            .then(|| serde_json::from_value::<Order>(state))
+            .and_then(Result::ok)
+            .filter(|order| order.version == version);
+        if restored.is_none() {
+            tracing::warn!(%order_id, version, "Unreadable snapshot; replaying every event instead.");
+        }
+        restored
+    });
+    let after = base.as_ref().map_or(0, |order| order.version);
+    let rows: Vec<EventRow> = sqlx::query_as(
+        "SELECT version, event_type, schema_version, payload, metadata, recorded_at
+         FROM order_events WHERE order_id = $1 AND version > $2 ORDER BY version",
+    )
+    .bind(order_id.0)
+    .bind(after)
+    .fetch_all(&mut *conn)
+    .await?;
+    let replayed = rows.len();
+    let mut state = base;
+    for row in rows {
+        state = evolve(state, &row.into_stored()?.event);
+    }
+    Ok(state.map(|order| Loaded { order, replayed }))
+}
+
+/// Every event of an order, in order (for history, and for point-in-time reads).
+pub async fn history(conn: &mut PgConnection, order_id: OrderId) -> Result<Vec<StoredEvent>, StoreError> {
+    let rows: Vec<EventRow> = sqlx::query_as(
+        "SELECT version, event_type, schema_version, payload, metadata, recorded_at
+         FROM order_events WHERE order_id = $1 ORDER BY version",
+    )
+    .bind(order_id.0)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.into_iter().map(EventRow::into_stored).collect()
+}
+
+/// The state as of `at`: the fold of the events recorded at or before it; `None`
+/// before the first event.
+pub async fn load_at(conn: &mut PgConnection, order_id: OrderId, at: DateTime<Utc>) -> Result<Option<Order>, StoreError> {
+    let events = history(conn, order_id).await?;
+    Ok(events
+        .iter()
+        .take_while(|e| e.recorded_at <= at)
+        .fold(None, |state, e| evolve(state, &e.event)))
+}
+
+/// The first event's metadata (the saga's correlation and root trace context).
+pub async fn first_metadata(conn: &mut PgConnection, order_id: OrderId) -> Result<Option<EventMetadata>, StoreError> {
+    let metadata: Option<sqlx::types::Json<EventMetadata>> =
+        sqlx::query_scalar("SELECT metadata FROM order_events WHERE order_id = $1 AND version = 1")
+            .bind(order_id.0)
+            .fetch_optional(&mut *conn)
+            .await?;
+    Ok(metadata.map(|m| m.0))
+}
+
+/// The latest event's id, the causation of work started by a request or a timer.
+pub async fn latest_event_id(conn: &mut PgConnection, order_id: OrderId) -> Result<Option<Uuid>, StoreError> {
+    let id: Option<String> = sqlx::query_scalar(
+        "SELECT metadata->>'event_id' FROM order_events WHERE order_id = $1 ORDER BY version DESC LIMIT 1",
+    )
+    .bind(order_id.0)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(id.and_then(|id| Uuid::parse_str(&id).ok()))
+}
+
+/// Appends `events` after `expected_version` in the caller's transaction, returning
+/// them as stored. A concurrent writer that took the version first makes this a
+/// [`StoreError::Conflict`]; the caller's transaction is then to be rolled back.
+pub async fn append(
+    tx: &mut PgConnection,
+    order_id: OrderId,
+    expected_version: i64,
+    events: &[(OrderStoreEvent, EventMetadata)],
+    now: DateTime<Utc>,
+) -> Result<Vec<StoredEvent>, StoreError> {
+    let previous: Option<DateTime<Utc>> = sqlx::query_scalar(
+        "SELECT recorded_at FROM order_events WHERE order_id = $1 AND version = $2",
+    )
+    .bind(order_id.0)
+    .bind(expected_version)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let mut recorded_at = previous;
+    let mut stored = Vec::with_capacity(events.len());
+    for (offset, (event, metadata)) in events.iter().enumerate() {
+        let version = expected_version + 1 + offset as i64;
+        let at = next_recorded_at(now, recorded_at);
+        recorded_at = Some(at);
+        let inserted = sqlx::query(
+            "INSERT INTO order_events (order_id, version, event_type, schema_version, payload, metadata, recorded_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(order_id.0)
+        .bind(version)
+        .bind(event.event_type())
+        .bind(event.schema_version())
+        .bind(event.payload())
+        .bind(sqlx::types::Json(metadata))
+        .bind(at)
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Ok(_) => {}
+            Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some("23505") => {
+                return Err(StoreError::Conflict { order_id, version });
+            }
+            Err(err) => return Err(err.into()),
+        }
+        stored.push(StoredEvent {
+            version,
+            event: event.clone(),
+            metadata: metadata.clone(),
+            recorded_at: at,
+        });
+    }
+    Ok(stored)
+}
+
+/// Writes a snapshot of `order` (call when its version crossed a multiple of N).
+pub async fn snapshot(tx: &mut PgConnection, order: &Order) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO order_snapshots (order_id, version, schema_version, state) VALUES ($1, $2, $3, $4)
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(order.order_id.0)
+    .bind(order.version)
+    .bind(SNAPSHOT_SCHEMA)
+    .bind(serde_json::to_value(order).expect("an order serializes"))
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// Microsecond precision (what PostgreSQL keeps), and strictly after the previous
+/// event, so that a read at an event's time includes it and nothing after it.
+pub fn next_recorded_at(now: DateTime<Utc>, previous: Option<DateTime<Utc>>) -> DateTime<Utc> {
+    let now = now.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(now);
+    match previous {
+        Some(previous) if previous >= now => previous + TimeDelta::microseconds(1),
+        _ => now,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recorded_at_never_runs_backwards() {
+        let t = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        let later = t("2026-11-27T10:00:00.000005Z");
+        assert_eq!(next_recorded_at(t("2026-11-27T10:00:00Z"), Some(later)), t("2026-11-27T10:00:00.000006Z"));
+        assert_eq!(next_recorded_at(later, Some(later)), t("2026-11-27T10:00:00.000006Z"));
+        assert_eq!(next_recorded_at(t("2026-11-27T10:00:01.0000019Z"), Some(later)), t("2026-11-27T10:00:01.000001Z"));
+    }
+}

@@ -1,0 +1,42 @@
+//! The `order_view` read model, upserted in the transaction of the events it reflects.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::domain::Order;
+
+fn text<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// Writes `order` as the view of its order.
+pub async fn upsert(tx: &mut PgConnection, order: &Order, correlation_id: Uuid, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO order_view (order_id, customer_id, status, cancel_reason, compensation, items, total_cents,
+                                 currency, tracking_number, version, correlation_id, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)
+         ON CONFLICT (order_id) DO UPDATE SET
+             status = EXCLUDED.status, cancel_reason = EXCLUDED.cancel_reason,
+             compensation = EXCLUDED.compensation, tracking_number = EXCLUDED.tracking_number,
+             version = EXCLUDED.version, updated_at = EXCLUDED.updated_at",
+    )
+    .bind(order.order_id.0)
+    .bind(&order.customer_id)
+    .bind(text(&order.status))
+    .bind(order.cancel_reason.as_ref().map(text))
+    .bind(order.compensation.map(|c| serde_json::to_value(c).expect("plain data")))
+    .bind(serde_json::to_value(&order.items).expect("plain data"))
+    .bind(order.total_cents)
+    .bind(order.currency.code())
+    .bind(&order.tracking_number)
+    .bind(order.version)
+    .bind(correlation_id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
