@@ -92,7 +92,10 @@ where
 
 #[tokio::test]
 async fn order_service_starts_serves_and_stops() -> anyhow::Result<()> {
-    serves_and_stops(&order_service::SPEC, order_service::build).await
+    serves_and_stops(&order_service::SPEC, |config, shutdown| {
+        order_service::build(config, order_service::OrderSettings::default(), shutdown)
+    })
+    .await
 }
 
 #[tokio::test]

@@ -1,15 +1,31 @@
-//! order-service: the saga's start and outcome: an event-sourced order aggregate behind an HTTP API.
+//! order-service: the saga's start and outcome: an event-sourced order aggregate behind
+//! an HTTP API.
 //!
-//! [`build`] is the factory the binary and the tests share: it connects, migrates and
-//! binds, and returns the service ready to run.
+//! - [`domain`]: the aggregate as a pure decider.
+//! - [`store`]: event store, snapshots, read model, deadlines, idempotency keys.
+//! - [`app`]: executing a command: decide, append, view, deadline, outbox, one transaction.
+//! - [`http`]: the API of DESIGN.md §7.
+//! - [`handlers`]: reactions to payment and inventory events, and the deadline timer.
+//!
+//! [`build`] is the factory the binary and the tests share.
 
 pub mod app;
 pub mod domain;
+pub mod handlers;
+pub mod http;
 pub mod store;
 
-use clap::Parser;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Args, Parser};
+use contracts::topics::{INVENTORY_EVENTS, PAYMENT_EVENTS};
+use messaging::consumer::{ConsumerConfig, ConsumerRuntime};
 use service_kit::config::Resolved;
 use service_kit::{App, ServiceConfig, ServiceSpec, Shutdown};
+
+use crate::app::OrderService;
+use crate::handlers::{SagaHandler, run_deadlines};
 
 /// Name, database, port and migrations of this service (DESIGN.md §4 and §7).
 pub const SPEC: ServiceSpec = ServiceSpec {
@@ -26,15 +42,106 @@ fn migrator() -> sqlx::migrate::Migrator {
     migrator
 }
 
+/// Settings of the order service beyond the common ones.
+#[derive(Debug, Clone, Args)]
+pub struct OrderSettings {
+    /// How long an order may stay pending before it is cancelled with reason
+    /// `deadline` (e.g. `30s`, `500ms`, `2m`).
+    #[arg(long, env = "SAGA_DEADLINE", default_value = "30s", value_parser = parse_duration)]
+    pub saga_deadline: Duration,
+
+    /// A snapshot of an order every this many events.
+    #[arg(long, env = "ORDER_SNAPSHOT_EVERY", default_value_t = 10)]
+    pub snapshot_every: i64,
+}
+
+impl Default for OrderSettings {
+    fn default() -> Self {
+        Self {
+            saga_deadline: Duration::from_secs(30),
+            snapshot_every: 10,
+        }
+    }
+}
+
+/// `30s`, `500ms`, `2m`, or plain seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !(c.is_ascii_digit() || c == '.')) {
+        Some(split) => text.split_at(split),
+        None => (text, "s"),
+    };
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("not a duration: {text:?}"))?;
+    let seconds = match unit {
+        "ms" => value / 1000.0,
+        "s" => value,
+        "m" => value * 60.0,
+        "h" => value * 3600.0,
+        _ => return Err(format!("unknown unit in {text:?} (ms, s, m, h)")),
+    };
+    Duration::try_from_secs_f64(seconds).map_err(|e| e.to_string())
+}
+
 /// Command line and environment of the binary.
 #[derive(Debug, Parser)]
 #[command(name = "order-service", version, about = "The saga's order service.")]
 pub struct Cli {
     #[command(flatten)]
     pub service: ServiceConfig,
+    #[command(flatten)]
+    pub order: OrderSettings,
 }
 
-/// Connects, migrates and binds; the returned app serves once run.
-pub async fn build(config: Resolved, shutdown: Shutdown) -> anyhow::Result<App> {
-    App::build(&SPEC, &config, shutdown).await
+/// Connects, migrates and binds; the returned app serves the API, consumes the saga's
+/// outcomes and expires deadlines once run.
+pub async fn build(
+    config: Resolved,
+    settings: OrderSettings,
+    shutdown: Shutdown,
+) -> anyhow::Result<App> {
+    let app = App::build(&SPEC, &config, shutdown).await?;
+    let parts = app.parts().clone();
+    let service = OrderService {
+        pool: parts.pool.clone(),
+        wakeup: parts.wakeup.clone(),
+        saga_deadline: settings.saga_deadline,
+        snapshot_every: settings.snapshot_every,
+    };
+    let consumer = ConsumerRuntime::new(
+        &parts.kafka,
+        ConsumerConfig::new(
+            parts.service_name.clone(),
+            &[PAYMENT_EVENTS, INVENTORY_EVENTS],
+        ),
+        Arc::new(SagaHandler {
+            service: service.clone(),
+        }),
+        parts.pool.clone(),
+        parts.producer.clone(),
+    )?;
+    let mut app = app.with_routes(http::router(service.clone()));
+    let stop = parts.shutdown.clone();
+    app.spawn(async move {
+        consumer.run(async move { stop.wait().await }).await;
+        Ok(())
+    });
+    app.spawn(run_deadlines(service, parts.shutdown.clone()));
+    Ok(app)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_in_the_usual_units() {
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("5"), Ok(Duration::from_secs(5)));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("3d").is_err());
+    }
 }

@@ -69,7 +69,10 @@ impl OrderService {
         loop {
             attempt += 1;
             let mut tx = self.pool.begin().await?;
-            match self.execute(&mut tx, order_id, command.clone(), cause, Utc::now()).await {
+            match self
+                .execute(&mut tx, order_id, command.clone(), cause, Utc::now())
+                .await
+            {
                 Ok(Ok(executed)) => {
                     tx.commit().await?;
                     if executed.appended > 0 {
@@ -78,7 +81,9 @@ impl OrderService {
                     return Ok(Ok(executed));
                 }
                 Ok(Err(refused)) => return Ok(Err(refused)),
-                Err(ServiceError::Store(StoreError::Conflict { .. })) if attempt < MAX_CONFLICT_RETRIES => {
+                Err(ServiceError::Store(StoreError::Conflict { .. }))
+                    if attempt < MAX_CONFLICT_RETRIES =>
+                {
                     tx.rollback().await?;
                     metrics::counter!("order_version_conflicts_total").increment(1);
                     tracing::debug!(%order_id, attempt, "Version conflict; deciding again.");
@@ -120,7 +125,9 @@ impl OrderService {
         let correlation_id = correlation_id.unwrap_or_else(Uuid::now_v7);
         let causation_id = match cause.causation_id {
             Some(id) => id,
-            None => event_store::latest_event_id(tx, order_id).await?.unwrap_or(correlation_id),
+            None => event_store::latest_event_id(tx, order_id)
+                .await?
+                .unwrap_or(correlation_id),
         };
         let expected = state.as_ref().map_or(0, |o| o.version);
         let with_metadata: Vec<(OrderStoreEvent, EventMetadata)> = events
@@ -142,7 +149,9 @@ impl OrderService {
             .collect();
         let stored = event_store::append(tx, order_id, expected, &with_metadata, now).await?;
 
-        let order = stored.iter().fold(state.clone(), |s, e| evolve(s, &e.event));
+        let order = stored
+            .iter()
+            .fold(state.clone(), |s, e| evolve(s, &e.event));
         let Some(order) = order else {
             return Ok(Ok(Executed {
                 order: None,
@@ -154,9 +163,13 @@ impl OrderService {
         if crosses_multiple(expected, order.version, self.snapshot_every) {
             event_store::snapshot(tx, &order).await?;
         }
-        let was_pending = state.as_ref().is_none_or(|o| o.status == OrderStatus::Pending);
+        let was_pending = state
+            .as_ref()
+            .is_none_or(|o| o.status == OrderStatus::Pending);
         if state.is_none() {
-            let due = now + chrono::Duration::from_std(self.saga_deadline).unwrap_or(chrono::Duration::seconds(30));
+            let due = now
+                + chrono::Duration::from_std(self.saga_deadline)
+                    .unwrap_or(chrono::Duration::seconds(30));
             deadlines::schedule(tx, order_id, due).await?;
         } else if was_pending && order.status != OrderStatus::Pending {
             deadlines::clear(tx, order_id).await?;
@@ -171,7 +184,11 @@ impl OrderService {
                     correlation_id,
                     causation_id,
                 };
-                outbox::enqueue(tx, &OutboxRecord::for_event(&published, &envelope, &cause.trace)).await?;
+                outbox::enqueue(
+                    tx,
+                    &OutboxRecord::for_event(&published, &envelope, &cause.trace),
+                )
+                .await?;
             }
         }
         Ok(Ok(Executed {
@@ -207,7 +224,9 @@ fn to_published(order: &Order, event: &OrderStoreEvent) -> Option<OrderEvent> {
             order_id,
             tracking_number: shipped.tracking_number.clone(),
         }),
-        OrderStoreEvent::PaymentRecorded(_) | OrderStoreEvent::RefundRecorded(_) | OrderStoreEvent::ReleaseRecorded(_) => {
+        OrderStoreEvent::PaymentRecorded(_)
+        | OrderStoreEvent::RefundRecorded(_)
+        | OrderStoreEvent::ReleaseRecorded(_) => {
             return None;
         }
     })

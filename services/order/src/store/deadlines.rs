@@ -5,12 +5,18 @@ use chrono::{DateTime, Utc};
 use contracts::OrderId;
 use sqlx::{PgConnection, PgPool};
 
-pub async fn schedule(tx: &mut PgConnection, order_id: OrderId, due_at: DateTime<Utc>) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO saga_deadlines (order_id, due_at) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-        .bind(order_id.0)
-        .bind(due_at)
-        .execute(&mut *tx)
-        .await?;
+pub async fn schedule(
+    tx: &mut PgConnection,
+    order_id: OrderId,
+    due_at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO saga_deadlines (order_id, due_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+    )
+    .bind(order_id.0)
+    .bind(due_at)
+    .execute(&mut *tx)
+    .await?;
     Ok(())
 }
 
@@ -23,13 +29,18 @@ pub async fn clear(tx: &mut PgConnection, order_id: OrderId) -> Result<(), sqlx:
 }
 
 /// Orders whose deadline has passed, oldest first.
-pub async fn due(pool: &PgPool, now: DateTime<Utc>, limit: i64) -> Result<Vec<OrderId>, sqlx::Error> {
-    let ids: Vec<uuid::Uuid> =
-        sqlx::query_scalar("SELECT order_id FROM saga_deadlines WHERE due_at <= $1 ORDER BY due_at LIMIT $2")
-            .bind(now)
-            .bind(limit)
-            .fetch_all(pool)
-            .await?;
+pub async fn due(
+    pool: &PgPool,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<OrderId>, sqlx::Error> {
+    let ids: Vec<uuid::Uuid> = sqlx::query_scalar(
+        "SELECT order_id FROM saga_deadlines WHERE due_at <= $1 ORDER BY due_at LIMIT $2",
+    )
+    .bind(now)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
     Ok(ids.into_iter().map(OrderId).collect())
 }
 

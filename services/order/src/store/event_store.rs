@@ -66,7 +66,11 @@ impl EventRow {
     fn into_stored(self) -> Result<StoredEvent, StoreError> {
         Ok(StoredEvent {
             version: self.version,
-            event: OrderStoreEvent::from_stored(&self.event_type, self.schema_version, self.payload)?,
+            event: OrderStoreEvent::from_stored(
+                &self.event_type,
+                self.schema_version,
+                self.payload,
+            )?,
             metadata: self.metadata.0,
             recorded_at: self.recorded_at,
         })
@@ -75,7 +79,10 @@ impl EventRow {
 
 /// The current state: the latest readable snapshot plus the events after it, or a
 /// full replay when there is no snapshot or it cannot be read.
-pub async fn load(conn: &mut PgConnection, order_id: OrderId) -> Result<Option<Loaded>, StoreError> {
+pub async fn load(
+    conn: &mut PgConnection,
+    order_id: OrderId,
+) -> Result<Option<Loaded>, StoreError> {
     let snapshot: Option<(i64, i32, serde_json::Value)> = sqlx::query_as(
         "SELECT version, schema_version, state FROM order_snapshots WHERE order_id = $1 ORDER BY version DESC LIMIT 1",
     )
@@ -110,7 +117,10 @@ pub async fn load(conn: &mut PgConnection, order_id: OrderId) -> Result<Option<L
 }
 
 /// Every event of an order, in order (for history, and for point-in-time reads).
-pub async fn history(conn: &mut PgConnection, order_id: OrderId) -> Result<Vec<StoredEvent>, StoreError> {
+pub async fn history(
+    conn: &mut PgConnection,
+    order_id: OrderId,
+) -> Result<Vec<StoredEvent>, StoreError> {
     let rows: Vec<EventRow> = sqlx::query_as(
         "SELECT version, event_type, schema_version, payload, metadata, recorded_at
          FROM order_events WHERE order_id = $1 ORDER BY version",
@@ -123,7 +133,11 @@ pub async fn history(conn: &mut PgConnection, order_id: OrderId) -> Result<Vec<S
 
 /// The state as of `at`: the fold of the events recorded at or before it; `None`
 /// before the first event.
-pub async fn load_at(conn: &mut PgConnection, order_id: OrderId, at: DateTime<Utc>) -> Result<Option<Order>, StoreError> {
+pub async fn load_at(
+    conn: &mut PgConnection,
+    order_id: OrderId,
+    at: DateTime<Utc>,
+) -> Result<Option<Order>, StoreError> {
     let events = history(conn, order_id).await?;
     Ok(events
         .iter()
@@ -132,7 +146,10 @@ pub async fn load_at(conn: &mut PgConnection, order_id: OrderId, at: DateTime<Ut
 }
 
 /// The first event's metadata (the saga's correlation and root trace context).
-pub async fn first_metadata(conn: &mut PgConnection, order_id: OrderId) -> Result<Option<EventMetadata>, StoreError> {
+pub async fn first_metadata(
+    conn: &mut PgConnection,
+    order_id: OrderId,
+) -> Result<Option<EventMetadata>, StoreError> {
     let metadata: Option<sqlx::types::Json<EventMetadata>> =
         sqlx::query_scalar("SELECT metadata FROM order_events WHERE order_id = $1 AND version = 1")
             .bind(order_id.0)
@@ -142,7 +159,10 @@ pub async fn first_metadata(conn: &mut PgConnection, order_id: OrderId) -> Resul
 }
 
 /// The latest event's id, the causation of work started by a request or a timer.
-pub async fn latest_event_id(conn: &mut PgConnection, order_id: OrderId) -> Result<Option<Uuid>, StoreError> {
+pub async fn latest_event_id(
+    conn: &mut PgConnection,
+    order_id: OrderId,
+) -> Result<Option<Uuid>, StoreError> {
     let id: Option<String> = sqlx::query_scalar(
         "SELECT metadata->>'event_id' FROM order_events WHERE order_id = $1 ORDER BY version DESC LIMIT 1",
     )
@@ -223,7 +243,9 @@ pub async fn snapshot(tx: &mut PgConnection, order: &Order) -> Result<(), StoreE
 /// Microsecond precision (what PostgreSQL keeps), and strictly after the previous
 /// event, so that a read at an event's time includes it and nothing after it.
 pub fn next_recorded_at(now: DateTime<Utc>, previous: Option<DateTime<Utc>>) -> DateTime<Utc> {
-    let now = now.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(now);
+    let now = now
+        .duration_trunc(TimeDelta::microseconds(1))
+        .unwrap_or(now);
     match previous {
         Some(previous) if previous >= now => previous + TimeDelta::microseconds(1),
         _ => now,
@@ -238,8 +260,17 @@ mod tests {
     fn recorded_at_never_runs_backwards() {
         let t = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
         let later = t("2026-11-27T10:00:00.000005Z");
-        assert_eq!(next_recorded_at(t("2026-11-27T10:00:00Z"), Some(later)), t("2026-11-27T10:00:00.000006Z"));
-        assert_eq!(next_recorded_at(later, Some(later)), t("2026-11-27T10:00:00.000006Z"));
-        assert_eq!(next_recorded_at(t("2026-11-27T10:00:01.0000019Z"), Some(later)), t("2026-11-27T10:00:01.000001Z"));
+        assert_eq!(
+            next_recorded_at(t("2026-11-27T10:00:00Z"), Some(later)),
+            t("2026-11-27T10:00:00.000006Z")
+        );
+        assert_eq!(
+            next_recorded_at(later, Some(later)),
+            t("2026-11-27T10:00:00.000006Z")
+        );
+        assert_eq!(
+            next_recorded_at(t("2026-11-27T10:00:01.0000019Z"), Some(later)),
+            t("2026-11-27T10:00:01.000001Z")
+        );
     }
 }

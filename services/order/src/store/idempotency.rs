@@ -23,7 +23,12 @@ pub fn request_hash(body: &[u8]) -> [u8; 32] {
 
 /// Claims `key` for `order_id` in the caller's transaction (which also creates the
 /// order), or reports what it was used for.
-pub async fn claim(tx: &mut PgConnection, key: &str, hash: &[u8; 32], order_id: Uuid) -> Result<KeyUse, sqlx::Error> {
+pub async fn claim(
+    tx: &mut PgConnection,
+    key: &str,
+    hash: &[u8; 32],
+    order_id: Uuid,
+) -> Result<KeyUse, sqlx::Error> {
     let inserted = sqlx::query(
         "INSERT INTO idempotency_keys (key, request_hash, order_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
     )

@@ -14,7 +14,12 @@ fn text<T: serde::Serialize>(value: &T) -> String {
 }
 
 /// Writes `order` as the view of its order.
-pub async fn upsert(tx: &mut PgConnection, order: &Order, correlation_id: Uuid, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+pub async fn upsert(
+    tx: &mut PgConnection,
+    order: &Order,
+    correlation_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO order_view (order_id, customer_id, status, cancel_reason, compensation, items, total_cents,
                                  currency, tracking_number, version, correlation_id, created_at, updated_at)
