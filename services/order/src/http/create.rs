@@ -69,7 +69,16 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(
             )
         } else {
             // serde names a missing or unknown field in its message, not in the path.
-            let named = field.or_else(|| backticked(&message));
+            // A missing field is not in the path (its parent is): serde names it in the
+            // message. An unknown one is the path's last segment already.
+            let named = if message.starts_with("missing field") {
+                backticked(&message).map(|name| match &field {
+                    Some(parent) => format!("{parent}.{name}"),
+                    None => name,
+                })
+            } else {
+                field.or_else(|| backticked(&message))
+            };
             ApiError::unprocessable(named.as_deref(), message)
         }
     })

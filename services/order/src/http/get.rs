@@ -42,7 +42,8 @@ pub async fn get(
     let at = query
         .at
         .map(|raw| {
-            DateTime::parse_from_rfc3339(&raw)
+            // An unencoded `+` in a query string arrives as a space.
+            DateTime::parse_from_rfc3339(&raw.replace(' ', "+"))
                 .map(|t| t.with_timezone(&Utc))
                 .map_err(|_| ApiError::bad_request("at", "not an RFC 3339 time"))
         })

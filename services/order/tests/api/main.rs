@@ -1,0 +1,8 @@
+//! The order service against the real PostgreSQL and Kafka: its HTTP API, its event
+//! store, concurrency, point-in-time reads and the durable deadline.
+
+mod bad_input;
+mod concurrency;
+mod deadline;
+mod history;
+mod support;
