@@ -173,6 +173,7 @@ impl OrderService {
             deadlines::schedule(tx, order_id, due).await?;
         } else if was_pending && order.status != OrderStatus::Pending {
             deadlines::clear(tx, order_id).await?;
+            record_outcome(tx, &order, now).await?;
         }
         for event in &stored {
             if let Some(published) = to_published(&order, &event.event) {
@@ -197,6 +198,27 @@ impl OrderService {
             correlation_id: Some(correlation_id),
         }))
     }
+}
+
+/// Counts how a saga ended and how long it took (creation to its outcome).
+async fn record_outcome(tx: &mut PgConnection, order: &Order, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+    let created_at: Option<DateTime<Utc>> = sqlx::query_scalar("SELECT created_at FROM order_view WHERE order_id = $1")
+        .bind(order.order_id.0)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let outcome = match order.cancel_reason {
+        None => "confirmed".to_owned(),
+        Some(reason) => serde_json::to_value(reason)
+            .ok()
+            .and_then(|v| v.as_str().map(|r| format!("cancelled_{r}")))
+            .unwrap_or_else(|| "cancelled".to_owned()),
+    };
+    metrics::counter!("saga_outcomes_total", "outcome" => outcome.clone()).increment(1);
+    if let Some(created_at) = created_at {
+        let seconds = (now - created_at).num_microseconds().unwrap_or(0) as f64 / 1e6;
+        metrics::histogram!("saga_duration_seconds", "outcome" => outcome).record(seconds);
+    }
+    Ok(())
 }
 
 /// True when a snapshot is due: the version crossed a multiple of `every`.

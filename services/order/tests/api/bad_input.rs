@@ -253,3 +253,32 @@ async fn an_idempotency_key_gives_the_same_order_for_the_same_body_and_refuses_a
     app.stop().await?;
     database.drop_database().await
 }
+
+#[tokio::test]
+async fn the_openapi_document_is_served_and_lists_every_route() -> anyhow::Result<()> {
+    let database = TestDatabase::create("order_openapi").await?;
+    let app = start(&database, settings(Duration::from_secs(30))).await?;
+    let (status, doc) = app.get("/openapi.json").await?;
+    assert_eq!(status, 200);
+    assert_eq!(doc["openapi"], "3.1.0");
+    for (path, method) in [
+        ("/orders", "post"),
+        ("/orders/{id}", "get"),
+        ("/orders/{id}/events", "get"),
+        ("/orders/{id}/cancel", "post"),
+        ("/orders/{id}/ship", "post"),
+        ("/healthz", "get"),
+        ("/readyz", "get"),
+        ("/metrics", "get"),
+    ] {
+        assert!(doc["paths"][path][method].is_object(), "{method} {path} is not documented");
+    }
+    // Every documented path answers something other than 404-for-no-route.
+    let order = app.create_order().await?;
+    for path in ["/orders/{id}", "/orders/{id}/events"] {
+        let (status, _) = app.get(&path.replace("{id}", &order)).await?;
+        assert_eq!(status, 200, "{path}");
+    }
+    app.stop().await?;
+    database.drop_database().await
+}

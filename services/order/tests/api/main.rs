@@ -5,4 +5,5 @@ mod bad_input;
 mod concurrency;
 mod deadline;
 mod history;
+mod saga;
 mod support;
