@@ -30,8 +30,8 @@ enum Command {
     /// Create and list the saga's topics.
     #[command(subcommand)]
     Topics(cmd::topics::TopicsCommand),
-    /// Create, show, cancel and ship orders [not yet available: issue #4].
-    Order(cmd::pending::Pending),
+    /// Create, show, cancel and ship orders through order-service's API.
+    Order(cmd::order::OrderArgs),
     /// List, show, replay and discard dead-lettered messages.
     #[command(subcommand)]
     Dlq(cmd::dlq::DlqCommand),
@@ -65,7 +65,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let kafka = messaging::KafkaConfig::new(cli.kafka);
     match cli.command {
         Command::Topics(command) => cmd::topics::run(&kafka, command).await,
-        Command::Order(_) => cmd::pending::not_yet("order", 4),
+        Command::Order(args) => cmd::order::run(args).await,
         Command::Dlq(command) => cmd::dlq::run(&kafka, command).await,
         Command::Outbox(command) => cmd::outbox::run(command).await,
         Command::Trace(_) => cmd::pending::not_yet("trace", 6),

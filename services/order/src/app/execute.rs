@@ -201,11 +201,16 @@ impl OrderService {
 }
 
 /// Counts how a saga ended and how long it took (creation to its outcome).
-async fn record_outcome(tx: &mut PgConnection, order: &Order, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
-    let created_at: Option<DateTime<Utc>> = sqlx::query_scalar("SELECT created_at FROM order_view WHERE order_id = $1")
-        .bind(order.order_id.0)
-        .fetch_optional(&mut *tx)
-        .await?;
+async fn record_outcome(
+    tx: &mut PgConnection,
+    order: &Order,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let created_at: Option<DateTime<Utc>> =
+        sqlx::query_scalar("SELECT created_at FROM order_view WHERE order_id = $1")
+            .bind(order.order_id.0)
+            .fetch_optional(&mut *tx)
+            .await?;
     let outcome = match order.cancel_reason {
         None => "confirmed".to_owned(),
         Some(reason) => serde_json::to_value(reason)

@@ -33,7 +33,10 @@ pub fn router(service: OrderService) -> Router {
 pub const OPENAPI: &str = include_str!("../../openapi.json");
 
 async fn openapi() -> impl axum::response::IntoResponse {
-    ([(axum::http::header::CONTENT_TYPE, "application/json")], OPENAPI)
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        OPENAPI,
+    )
 }
 
 /// Parses an order id from the path, naming the field when it is not one.

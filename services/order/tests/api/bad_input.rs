@@ -271,7 +271,10 @@ async fn the_openapi_document_is_served_and_lists_every_route() -> anyhow::Resul
         ("/readyz", "get"),
         ("/metrics", "get"),
     ] {
-        assert!(doc["paths"][path][method].is_object(), "{method} {path} is not documented");
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "{method} {path} is not documented"
+        );
     }
     // Every documented path answers something other than 404-for-no-route.
     let order = app.create_order().await?;
