@@ -98,3 +98,24 @@ pub async fn enqueue(tx: &mut PgConnection, record: &OutboxRecord) -> Result<i64
     .await?;
     Ok(id)
 }
+
+/// Enqueues `event` as this service's reaction to the message in `envelope`: same
+/// correlation, caused by that message's `ce_id`, in the trace of the current span
+/// (the message's consume span).
+pub async fn enqueue_reaction<E: TopicEvent>(
+    tx: &mut PgConnection,
+    envelope: &messaging::consumer::Envelope,
+    event: &E,
+    service: &str,
+) -> Result<i64, EnqueueError> {
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    let metadata = EventMetadata::new(
+        event.event_type(),
+        service,
+        chrono::Utc::now(),
+        envelope.metadata.correlation_id,
+        envelope.metadata.event_id,
+    );
+    let record = OutboxRecord::for_event(event, &metadata, &tracing::Span::current().context());
+    enqueue(tx, &record).await
+}

@@ -21,6 +21,6 @@ pub mod leader;
 pub mod relay;
 pub mod wakeup;
 
-pub use enqueue::{EnqueueError, OutboxRecord, enqueue};
+pub use enqueue::{EnqueueError, OutboxRecord, enqueue, enqueue_reaction};
 pub use relay::{Relay, RelayConfig, RelayStep};
 pub use wakeup::Wakeup;

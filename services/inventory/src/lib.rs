@@ -1,19 +1,42 @@
-//! inventory-service: reserves, releases and ships stock in reaction to payment and order events.
+//! inventory-service: reserves, releases and ships stock in reaction to payment and
+//! order events.
 //!
-//! [`build`] is the factory the binary and the tests share: it connects, migrates and
-//! binds, and returns the service ready to run.
+//! - [`domain`]: the reactions as a pure decider.
+//! - [`store`]: the per-order reservation row, stock (locked in SKU order), movements.
+//! - [`handlers`]: `payment-events` and `order-events` through the consumer runtime.
+//! - [`http`]: `GET /stock/{sku}`, `POST /stock/{sku}/restock`.
+//!
+//! [`build`] is the factory the binary and the tests share.
+
+pub mod domain;
+pub mod handlers;
+pub mod http;
+pub mod store;
+
+use std::sync::Arc;
 
 use clap::Parser;
+use contracts::topics::{ORDER_EVENTS, PAYMENT_EVENTS};
+use messaging::consumer::{ConsumerConfig, ConsumerRuntime};
 use service_kit::config::Resolved;
 use service_kit::{App, ServiceConfig, ServiceSpec, Shutdown};
+
+use crate::handlers::InventoryHandler;
 
 /// Name, database, port and migrations of this service (DESIGN.md §4 and §7).
 pub const SPEC: ServiceSpec = ServiceSpec {
     name: contracts::topics::INVENTORY_SERVICE,
     database: "inventory",
     http_port: 8082,
-    migrations: &[messaging::schema::migrator],
+    migrations: &[messaging::schema::migrator, migrator],
 };
+
+/// inventory's own tables (stock, reservations, movements) and the seeded SKUs.
+fn migrator() -> sqlx::migrate::Migrator {
+    let mut migrator = sqlx::migrate!("./migrations");
+    migrator.set_ignore_missing(true);
+    migrator
+}
 
 /// Command line and environment of the binary.
 #[derive(Debug, Parser)]
@@ -27,7 +50,25 @@ pub struct Cli {
     pub service: ServiceConfig,
 }
 
-/// Connects, migrates and binds; the returned app serves once run.
+/// Connects, migrates and binds; the returned app serves and consumes once run.
 pub async fn build(config: Resolved, shutdown: Shutdown) -> anyhow::Result<App> {
-    App::build(&SPEC, &config, shutdown).await
+    let app = App::build(&SPEC, &config, shutdown).await?;
+    let parts = app.parts().clone();
+    let consumer = ConsumerRuntime::new(
+        &parts.kafka,
+        ConsumerConfig::new(parts.service_name.clone(), &[PAYMENT_EVENTS, ORDER_EVENTS]),
+        Arc::new(InventoryHandler {
+            wakeup: parts.wakeup.clone(),
+            service_name: parts.service_name.clone(),
+        }),
+        parts.pool.clone(),
+        parts.producer.clone(),
+    )?;
+    let mut app = app.with_routes(http::router(parts.pool.clone()));
+    let stop = parts.shutdown.clone();
+    app.spawn(async move {
+        consumer.run(async move { stop.wait().await }).await;
+        Ok(())
+    });
+    Ok(app)
 }

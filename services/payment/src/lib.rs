@@ -1,19 +1,40 @@
 //! payment-service: charges and refunds customers' accounts in reaction to order events.
 //!
-//! [`build`] is the factory the binary and the tests share: it connects, migrates and
-//! binds, and returns the service ready to run.
+//! - [`domain`]: the reactions as a pure decider.
+//! - [`store`]: the per-order state row, accounts and the ledger.
+//! - [`handlers`]: `order-events` through the consumer runtime.
+//! - [`http`]: `GET /payments/{order_id}`, `GET /accounts/{customer_id}`.
+//!
+//! [`build`] is the factory the binary and the tests share.
+
+pub mod domain;
+pub mod handlers;
+pub mod http;
+pub mod store;
+
+use std::sync::Arc;
 
 use clap::Parser;
+use messaging::consumer::{ConsumerConfig, ConsumerRuntime};
 use service_kit::config::Resolved;
 use service_kit::{App, ServiceConfig, ServiceSpec, Shutdown};
+
+use crate::handlers::PaymentHandler;
 
 /// Name, database, port and migrations of this service (DESIGN.md §4 and §7).
 pub const SPEC: ServiceSpec = ServiceSpec {
     name: contracts::topics::PAYMENT_SERVICE,
     database: "payments",
     http_port: 8081,
-    migrations: &[messaging::schema::migrator],
+    migrations: &[messaging::schema::migrator, migrator],
 };
+
+/// payment's own tables (accounts, payments, ledger) and the seeded customers.
+fn migrator() -> sqlx::migrate::Migrator {
+    let mut migrator = sqlx::migrate!("./migrations");
+    migrator.set_ignore_missing(true);
+    migrator
+}
 
 /// Command line and environment of the binary.
 #[derive(Debug, Parser)]
@@ -27,7 +48,28 @@ pub struct Cli {
     pub service: ServiceConfig,
 }
 
-/// Connects, migrates and binds; the returned app serves once run.
+/// Connects, migrates and binds; the returned app serves and consumes once run.
 pub async fn build(config: Resolved, shutdown: Shutdown) -> anyhow::Result<App> {
-    App::build(&SPEC, &config, shutdown).await
+    let app = App::build(&SPEC, &config, shutdown).await?;
+    let parts = app.parts().clone();
+    let consumer = ConsumerRuntime::new(
+        &parts.kafka,
+        ConsumerConfig::new(
+            parts.service_name.clone(),
+            &[contracts::topics::ORDER_EVENTS],
+        ),
+        Arc::new(PaymentHandler {
+            wakeup: parts.wakeup.clone(),
+            service_name: parts.service_name.clone(),
+        }),
+        parts.pool.clone(),
+        parts.producer.clone(),
+    )?;
+    let mut app = app.with_routes(http::router(parts.pool.clone()));
+    let stop = parts.shutdown.clone();
+    app.spawn(async move {
+        consumer.run(async move { stop.wait().await }).await;
+        Ok(())
+    });
+    Ok(app)
 }

@@ -1,0 +1,174 @@
+//! inventory's tables: the per-order reservation row, stock and movements.
+
+use std::collections::BTreeMap;
+
+use contracts::{LineItem, OrderId};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::domain::{Decision, Reservation, ReservationStatus};
+
+/// Creates the order's reservation row if absent, then locks it: first thing in every
+/// handler's transaction (DESIGN.md §1).
+pub async fn lock_reservation(tx: &mut PgConnection, order_id: OrderId) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO order_reservations (order_id, status) VALUES ($1, 'new') ON CONFLICT DO NOTHING")
+        .bind(order_id.0)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("SELECT order_id FROM order_reservations WHERE order_id = $1 FOR UPDATE")
+        .bind(order_id.0)
+        .fetch_one(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+pub async fn reservation(
+    tx: &mut PgConnection,
+    order_id: OrderId,
+) -> Result<Reservation, sqlx::Error> {
+    let (status, items): (String, sqlx::types::Json<Vec<LineItem>>) =
+        sqlx::query_as("SELECT status, items FROM order_reservations WHERE order_id = $1")
+            .bind(order_id.0)
+            .fetch_one(&mut *tx)
+            .await?;
+    Ok(Reservation {
+        status: ReservationStatus::parse(&status).unwrap_or(ReservationStatus::New),
+        items: items.0,
+    })
+}
+
+/// Locks the stock rows of `skus` in sorted order (so two orders never wait on each
+/// other in a cycle) and returns what is available; `None` for an unknown SKU.
+pub async fn lock_stock(
+    tx: &mut PgConnection,
+    skus: &[String],
+) -> Result<BTreeMap<String, Option<i64>>, sqlx::Error> {
+    let mut sorted = skus.to_vec();
+    sorted.sort();
+    sorted.dedup();
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT sku, available FROM stock WHERE sku = ANY($1) ORDER BY sku FOR UPDATE",
+    )
+    .bind(&sorted)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut levels: BTreeMap<String, Option<i64>> = sorted.into_iter().map(|s| (s, None)).collect();
+    for (sku, available) in rows {
+        levels.insert(sku, Some(available));
+    }
+    Ok(levels)
+}
+
+/// Carries out a decision: stock, movements, the reservation row.
+pub async fn apply(
+    tx: &mut PgConnection,
+    order_id: OrderId,
+    decision: &Decision,
+) -> Result<(), sqlx::Error> {
+    match decision {
+        Decision::Nothing => {}
+        Decision::Reserve {
+            reservation_id,
+            items,
+            ..
+        } => {
+            move_stock(tx, order_id, items, Movement::Reserve).await?;
+            set_reservation(tx, order_id, "reserved", Some(*reservation_id), Some(items)).await?;
+        }
+        Decision::Fail { .. } => set_reservation(tx, order_id, "failed", None, None).await?,
+        Decision::Release { items, .. } => {
+            move_stock(tx, order_id, items, Movement::Release).await?;
+            set_reservation(tx, order_id, "released", None, None).await?;
+        }
+        Decision::RememberCancellation { .. } => {
+            set_reservation(tx, order_id, "cancelled_before_reserve", None, None).await?;
+        }
+        Decision::Ship { items } => {
+            move_stock(tx, order_id, items, Movement::Ship).await?;
+            set_reservation(tx, order_id, "shipped", None, None).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn set_reservation(
+    tx: &mut PgConnection,
+    order_id: OrderId,
+    status: &str,
+    reservation_id: Option<Uuid>,
+    items: Option<&Vec<LineItem>>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE order_reservations SET status = $2, reservation_id = coalesce($3, reservation_id),
+                items = coalesce($4, items), updated_at = now() WHERE order_id = $1",
+    )
+    .bind(order_id.0)
+    .bind(status)
+    .bind(reservation_id)
+    .bind(items.map(sqlx::types::Json))
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// Which columns a movement shifts a line between.
+#[derive(Debug, Clone, Copy)]
+enum Movement {
+    Reserve,
+    Release,
+    Ship,
+}
+
+impl Movement {
+    fn kind(self) -> &'static str {
+        match self {
+            Movement::Reserve => "reserve",
+            Movement::Release => "release",
+            Movement::Ship => "ship",
+        }
+    }
+
+    fn statement(self) -> &'static str {
+        match self {
+            Movement::Reserve => {
+                "UPDATE stock SET available = available - $2, reserved = reserved + $2 WHERE sku = $1"
+            }
+            Movement::Release => {
+                "UPDATE stock SET available = available + $2, reserved = reserved - $2 WHERE sku = $1"
+            }
+            Movement::Ship => {
+                "UPDATE stock SET reserved = reserved - $2, shipped = shipped + $2 WHERE sku = $1"
+            }
+        }
+    }
+}
+
+/// Moves each line between columns, in SKU order, and writes a movement per line.
+async fn move_stock(
+    tx: &mut PgConnection,
+    order_id: OrderId,
+    items: &[LineItem],
+    movement: Movement,
+) -> Result<(), sqlx::Error> {
+    let statement = movement.statement();
+    let kind = movement.kind();
+    let mut lines = items.to_vec();
+    lines.sort_by(|a, b| a.sku.cmp(&b.sku));
+    for line in &lines {
+        sqlx::query(statement)
+            .bind(&line.sku)
+            .bind(i64::from(line.quantity))
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO stock_movements (sku, order_id, kind, quantity) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&line.sku)
+        .bind(order_id.0)
+        .bind(kind)
+        .bind(i64::from(line.quantity))
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,71 @@
+//! payment consumes `order-events`: `OrderCreated` charges, `OrderCancelled` refunds.
+
+use contracts::{OrderEvent, OrderId, SagaEvent};
+use messaging::consumer::{Envelope, Handler, Outcome};
+use messaging::error::HandlerError;
+use outbox::Wakeup;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::domain::{Decision, on_order_cancelled, on_order_created};
+use crate::store;
+
+#[derive(Debug, Clone)]
+pub struct PaymentHandler {
+    pub wakeup: Wakeup,
+    pub service_name: String,
+}
+
+fn announce(decision: &Decision) -> Option<&contracts::PaymentEvent> {
+    match decision {
+        Decision::Nothing => None,
+        Decision::Charge { announce, .. }
+        | Decision::Decline { announce, .. }
+        | Decision::Refund { announce, .. }
+        | Decision::RememberCancellation { announce } => Some(announce),
+    }
+}
+
+impl Handler for PaymentHandler {
+    fn handles(&self, name: &str) -> bool {
+        matches!(name, "order.created" | "order.cancelled")
+    }
+
+    async fn lock(&self, tx: &mut PgConnection, order_id: OrderId) -> Result<(), HandlerError> {
+        store::lock_payment(tx, order_id).await?;
+        Ok(())
+    }
+
+    async fn handle(
+        &self,
+        tx: &mut PgConnection,
+        envelope: &Envelope,
+    ) -> Result<Outcome, HandlerError> {
+        let order_id = envelope.order_id();
+        let state = store::payment_state(tx, order_id).await?;
+        let decision = match &envelope.event {
+            SagaEvent::Order(OrderEvent::Created(created)) => {
+                let account = store::lock_account(tx, &created.customer_id).await?;
+                on_order_created(&state, created, account, Uuid::now_v7())
+            }
+            SagaEvent::Order(OrderEvent::Cancelled(_)) => on_order_cancelled(&state, order_id),
+            _ => Decision::Nothing,
+        };
+        let Some(event) = announce(&decision) else {
+            metrics::counter!("late_events_ignored_total", "type" => envelope.metadata.event_type.to_string()).increment(1);
+            return Ok(Outcome::Ignored);
+        };
+        store::apply(tx, order_id, &decision).await?;
+        outbox::enqueue_reaction(tx, envelope, event, &self.service_name)
+            .await
+            .map_err(|err| match err {
+                outbox::EnqueueError::Database(err) => HandlerError::Database(err),
+                other => HandlerError::Rejected(other.to_string()),
+            })?;
+        Ok(Outcome::Applied)
+    }
+
+    fn committed(&self) {
+        self.wakeup.notify();
+    }
+}

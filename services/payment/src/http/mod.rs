@@ -1,0 +1,91 @@
+//! payment's read API: `GET /payments/{order_id}`, `GET /accounts/{customer_id}`.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::json;
+use sqlx::PgPool;
+
+fn error(status: StatusCode, field: Option<&str>, message: &str) -> Response {
+    (status, Json(json!({"error": message, "field": field}))).into_response()
+}
+
+pub fn router(pool: PgPool) -> Router {
+    Router::new()
+        .route("/payments/{order_id}", get(payment))
+        .route("/accounts/{customer_id}", get(account))
+        .route("/openapi.json", get(openapi))
+        .with_state(pool)
+}
+
+pub const OPENAPI: &str = include_str!("../../openapi.json");
+
+async fn openapi() -> impl IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        OPENAPI,
+    )
+}
+
+async fn payment(State(pool): State<PgPool>, Path(order_id): Path<String>) -> Response {
+    let Ok(order_id) = order_id.parse::<uuid::Uuid>() else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            Some("order_id"),
+            "not an order id (a UUID)",
+        );
+    };
+    let row: Result<Option<(String, i64)>, _> = sqlx::query_as(
+        "SELECT status, amount_cents FROM payments WHERE order_id = $1 AND status <> 'new'",
+    )
+    .bind(order_id)
+    .fetch_optional(&pool)
+    .await;
+    match row {
+        Ok(Some((status, amount_cents))) => {
+            Json(json!({"order_id": order_id, "status": status, "amount_cents": amount_cents}))
+                .into_response()
+        }
+        Ok(None) => error(StatusCode::NOT_FOUND, None, "no payment for this order"),
+        Err(err) => {
+            tracing::error!(error = %err, "Reading a payment failed.");
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                None,
+                "temporarily unavailable; retry",
+            )
+        }
+    }
+}
+
+async fn account(State(pool): State<PgPool>, Path(customer_id): Path<String>) -> Response {
+    if customer_id.is_empty() || customer_id.chars().count() > 100 {
+        return error(
+            StatusCode::BAD_REQUEST,
+            Some("customer_id"),
+            "must be 1 to 100 characters",
+        );
+    }
+    let row: Result<Option<i64>, _> =
+        sqlx::query_scalar("SELECT balance_cents FROM accounts WHERE customer_id = $1")
+            .bind(&customer_id)
+            .fetch_optional(&pool)
+            .await;
+    match row {
+        Ok(Some(balance_cents)) => {
+            Json(json!({"customer_id": customer_id, "balance_cents": balance_cents}))
+                .into_response()
+        }
+        Ok(None) => error(StatusCode::NOT_FOUND, None, "no such customer"),
+        Err(err) => {
+            tracing::error!(error = %err, "Reading an account failed.");
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                None,
+                "temporarily unavailable; retry",
+            )
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! payment's tables: the per-order state row, accounts and the ledger.
+
+use contracts::OrderId;
+use sqlx::PgConnection;
+
+use crate::domain::{Account, Decision, PaymentState, PaymentStatus};
+
+/// Creates the order's state row if absent, then locks it: first thing in every
+/// handler's transaction (DESIGN.md §1).
+pub async fn lock_payment(tx: &mut PgConnection, order_id: OrderId) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO payments (order_id, status) VALUES ($1, 'new') ON CONFLICT DO NOTHING",
+    )
+    .bind(order_id.0)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("SELECT order_id FROM payments WHERE order_id = $1 FOR UPDATE")
+        .bind(order_id.0)
+        .fetch_one(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// The order's payment state (its row locked by [`lock_payment`]).
+pub async fn payment_state(
+    tx: &mut PgConnection,
+    order_id: OrderId,
+) -> Result<PaymentState, sqlx::Error> {
+    let (status, payment_id, customer_id, amount_cents): (
+        String,
+        Option<uuid::Uuid>,
+        Option<String>,
+        i64,
+    ) = sqlx::query_as(
+        "SELECT status, payment_id, customer_id, amount_cents FROM payments WHERE order_id = $1",
+    )
+    .bind(order_id.0)
+    .fetch_one(&mut *tx)
+    .await?;
+    Ok(PaymentState {
+        status: PaymentStatus::parse(&status).unwrap_or(PaymentStatus::New),
+        payment_id,
+        customer_id,
+        amount_cents,
+    })
+}
+
+/// The customer's account, locked for the charge.
+pub async fn lock_account(
+    tx: &mut PgConnection,
+    customer_id: &str,
+) -> Result<Option<Account>, sqlx::Error> {
+    let row: Option<(i64, bool)> = sqlx::query_as(
+        "SELECT balance_cents, declines FROM accounts WHERE customer_id = $1 FOR UPDATE",
+    )
+    .bind(customer_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    Ok(row.map(|(balance_cents, declines)| Account {
+        balance_cents,
+        declines,
+    }))
+}
+
+/// Carries out a decision: balances, ledger, state row.
+pub async fn apply(
+    tx: &mut PgConnection,
+    order_id: OrderId,
+    decision: &Decision,
+) -> Result<(), sqlx::Error> {
+    match decision {
+        Decision::Nothing => {}
+        Decision::Charge {
+            payment_id,
+            customer_id,
+            amount_cents,
+            ..
+        } => {
+            move_money(
+                tx,
+                order_id,
+                customer_id,
+                *payment_id,
+                "charge",
+                -amount_cents,
+            )
+            .await?;
+            sqlx::query(
+                "UPDATE payments SET status = 'captured', payment_id = $2, customer_id = $3, amount_cents = $4,
+                        updated_at = now() WHERE order_id = $1",
+            )
+            .bind(order_id.0)
+            .bind(payment_id)
+            .bind(customer_id)
+            .bind(amount_cents)
+            .execute(&mut *tx)
+            .await?;
+        }
+        Decision::Decline { reason, .. } => {
+            let reason = serde_json::to_value(reason)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned));
+            set_status(tx, order_id, "declined", reason.as_deref()).await?;
+        }
+        Decision::Refund {
+            payment_id,
+            customer_id,
+            amount_cents,
+            ..
+        } => {
+            move_money(
+                tx,
+                order_id,
+                customer_id,
+                *payment_id,
+                "refund",
+                *amount_cents,
+            )
+            .await?;
+            set_status(tx, order_id, "refunded", None).await?;
+        }
+        Decision::RememberCancellation { .. } => {
+            set_status(tx, order_id, "cancelled_before_charge", None).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn set_status(
+    tx: &mut PgConnection,
+    order_id: OrderId,
+    status: &str,
+    reason: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE payments SET status = $2, reason = coalesce($3, reason), updated_at = now() WHERE order_id = $1")
+        .bind(order_id.0)
+        .bind(status)
+        .bind(reason)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// Adds `delta` (negative for a charge) to the balance and writes the ledger line.
+async fn move_money(
+    tx: &mut PgConnection,
+    order_id: OrderId,
+    customer_id: &str,
+    payment_id: uuid::Uuid,
+    kind: &str,
+    delta: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE accounts SET balance_cents = balance_cents + $2 WHERE customer_id = $1")
+        .bind(customer_id)
+        .bind(delta)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("INSERT INTO ledger (order_id, customer_id, payment_id, kind, amount_cents) VALUES ($1, $2, $3, $4, $5)")
+        .bind(order_id.0)
+        .bind(customer_id)
+        .bind(payment_id)
+        .bind(kind)
+        .bind(delta.abs())
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
