@@ -59,7 +59,7 @@ fn check_sku(sku: &str) -> Result<(), Response> {
 }
 
 async fn stock(State(pool): State<PgPool>, Path(sku): Path<String>) -> Response {
-    if let Err(response) = check_sku(&sku) {
+    if let Some(response) = invalid_sku(&sku) {
         return response;
     }
     let row: Result<Option<(i64, i64, i64)>, _> =
@@ -89,7 +89,7 @@ async fn restock(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(response) = check_sku(&sku) {
+    if let Some(response) = invalid_sku(&sku) {
         return response;
     }
     if body.len() > MAX_BODY_BYTES {
