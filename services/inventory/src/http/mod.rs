@@ -47,15 +47,15 @@ async fn openapi() -> impl IntoResponse {
     )
 }
 
-fn check_sku(sku: &str) -> Result<(), Response> {
-    if sku.is_empty() || sku.chars().count() > 100 {
-        return Err(error(
+/// The answer to a SKU that cannot be one, if it cannot.
+fn invalid_sku(sku: &str) -> Option<Response> {
+    (sku.is_empty() || sku.chars().count() > 100).then(|| {
+        error(
             StatusCode::BAD_REQUEST,
             Some("sku"),
             "must be 1 to 100 characters",
-        ));
-    }
-    Ok(())
+        )
+    })
 }
 
 async fn stock(State(pool): State<PgPool>, Path(sku): Path<String>) -> Response {
