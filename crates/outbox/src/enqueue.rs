@@ -28,6 +28,19 @@ pub enum EnqueueError {
     Database(#[from] sqlx::Error),
 }
 
+impl From<EnqueueError> for messaging::error::HandlerError {
+    /// A database failure keeps its class (an outage is retried, never dead-lettered);
+    /// an event too large to send is the handler's failure.
+    fn from(err: EnqueueError) -> Self {
+        match err {
+            EnqueueError::Database(err) => messaging::error::HandlerError::Database(err),
+            too_large @ EnqueueError::TooLarge { .. } => {
+                messaging::error::HandlerError::Rejected(too_large.to_string())
+            }
+        }
+    }
+}
+
 /// One message as it will be produced.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutboxRecord {

@@ -141,6 +141,31 @@ impl App {
         self
     }
 
+    /// Consumes `topics` (and the service's `.retry`) with `handler`, as the service's
+    /// consumer group, until shutdown.
+    pub fn consume<H: messaging::consumer::Handler>(
+        &mut self,
+        topics: &[&str],
+        handler: std::sync::Arc<H>,
+    ) -> anyhow::Result<messaging::consumer::ConsumerHealth> {
+        let parts = &self.parts;
+        let consumer = messaging::consumer::ConsumerRuntime::new(
+            &parts.kafka,
+            messaging::consumer::ConsumerConfig::new(parts.service_name.clone(), topics),
+            handler,
+            parts.pool.clone(),
+            parts.producer.clone(),
+        )
+        .context("creating the Kafka consumer")?;
+        let health = consumer.health();
+        let stop = parts.shutdown.clone();
+        self.spawn(async move {
+            consumer.run(async move { stop.wait().await }).await;
+            Ok(())
+        });
+        Ok(health)
+    }
+
     /// Runs a background task until it returns; it must watch `parts().shutdown`.
     pub fn spawn(&mut self, task: impl Future<Output = anyhow::Result<()>> + Send + 'static) {
         self.tasks.spawn(task);

@@ -2,6 +2,7 @@
 //!
 //! - [`config`]: the environment variables of DESIGN.md §7, with per-service defaults.
 //! - [`database`]: connecting to PostgreSQL (waiting for it) and migrating.
+//! - [`http`]: the JSON error shape and the OpenAPI route of every API.
 //! - [`health`]: `/healthz`, `/readyz` (Kafka and PostgreSQL both answer) and `/metrics`.
 //! - [`monitor`]: outbox and DLQ gauges, inbox pruning.
 //! - [`shutdown`]: one shutdown signal from SIGINT and SIGTERM, shared by every task.
@@ -14,6 +15,7 @@ pub mod app;
 pub mod config;
 pub mod database;
 pub mod health;
+pub mod http;
 pub mod main_loop;
 pub mod monitor;
 pub mod shutdown;

@@ -17,7 +17,6 @@ use std::sync::Arc;
 
 use clap::Parser;
 use contracts::topics::{ORDER_EVENTS, PAYMENT_EVENTS};
-use messaging::consumer::{ConsumerConfig, ConsumerRuntime};
 use service_kit::config::Resolved;
 use service_kit::{App, ServiceConfig, ServiceSpec, Shutdown};
 
@@ -54,21 +53,13 @@ pub struct Cli {
 pub async fn build(config: Resolved, shutdown: Shutdown) -> anyhow::Result<App> {
     let app = App::build(&SPEC, &config, shutdown).await?;
     let parts = app.parts().clone();
-    let consumer = ConsumerRuntime::new(
-        &parts.kafka,
-        ConsumerConfig::new(parts.service_name.clone(), &[PAYMENT_EVENTS, ORDER_EVENTS]),
+    let mut app = app.with_routes(http::router(parts.pool.clone()));
+    app.consume(
+        &[PAYMENT_EVENTS, ORDER_EVENTS],
         Arc::new(InventoryHandler {
             wakeup: parts.wakeup.clone(),
             service_name: parts.service_name.clone(),
         }),
-        parts.pool.clone(),
-        parts.producer.clone(),
     )?;
-    let mut app = app.with_routes(http::router(parts.pool.clone()));
-    let stop = parts.shutdown.clone();
-    app.spawn(async move {
-        consumer.run(async move { stop.wait().await }).await;
-        Ok(())
-    });
     Ok(app)
 }

@@ -11,15 +11,7 @@ use crate::domain::{Decision, Reservation, ReservationStatus};
 /// Creates the order's reservation row if absent, then locks it: first thing in every
 /// handler's transaction (DESIGN.md §1).
 pub async fn lock_reservation(tx: &mut PgConnection, order_id: OrderId) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO order_reservations (order_id, status) VALUES ($1, 'new') ON CONFLICT DO NOTHING")
-        .bind(order_id.0)
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("SELECT order_id FROM order_reservations WHERE order_id = $1 FOR UPDATE")
-        .bind(order_id.0)
-        .fetch_one(&mut *tx)
-        .await?;
-    Ok(())
+    messaging::consumer::lock_state_row(tx, "order_reservations", order_id).await
 }
 
 pub async fn reservation(

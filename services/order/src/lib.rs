@@ -20,7 +20,6 @@ use std::time::Duration;
 
 use clap::{Args, Parser};
 use contracts::topics::{INVENTORY_EVENTS, PAYMENT_EVENTS};
-use messaging::consumer::{ConsumerConfig, ConsumerRuntime};
 use service_kit::config::Resolved;
 use service_kit::{App, ServiceConfig, ServiceSpec, Shutdown};
 
@@ -109,24 +108,13 @@ pub async fn build(
         saga_deadline: settings.saga_deadline,
         snapshot_every: settings.snapshot_every,
     };
-    let consumer = ConsumerRuntime::new(
-        &parts.kafka,
-        ConsumerConfig::new(
-            parts.service_name.clone(),
-            &[PAYMENT_EVENTS, INVENTORY_EVENTS],
-        ),
+    let mut app = app.with_routes(http::router(service.clone()));
+    app.consume(
+        &[PAYMENT_EVENTS, INVENTORY_EVENTS],
         Arc::new(SagaHandler {
             service: service.clone(),
         }),
-        parts.pool.clone(),
-        parts.producer.clone(),
     )?;
-    let mut app = app.with_routes(http::router(service.clone()));
-    let stop = parts.shutdown.clone();
-    app.spawn(async move {
-        consumer.run(async move { stop.wait().await }).await;
-        Ok(())
-    });
     app.spawn(run_deadlines(service, parts.shutdown.clone()));
     Ok(app)
 }

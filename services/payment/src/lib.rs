@@ -15,7 +15,6 @@ pub mod store;
 use std::sync::Arc;
 
 use clap::Parser;
-use messaging::consumer::{ConsumerConfig, ConsumerRuntime};
 use service_kit::config::Resolved;
 use service_kit::{App, ServiceConfig, ServiceSpec, Shutdown};
 
@@ -52,24 +51,13 @@ pub struct Cli {
 pub async fn build(config: Resolved, shutdown: Shutdown) -> anyhow::Result<App> {
     let app = App::build(&SPEC, &config, shutdown).await?;
     let parts = app.parts().clone();
-    let consumer = ConsumerRuntime::new(
-        &parts.kafka,
-        ConsumerConfig::new(
-            parts.service_name.clone(),
-            &[contracts::topics::ORDER_EVENTS],
-        ),
+    let mut app = app.with_routes(http::router(parts.pool.clone()));
+    app.consume(
+        &[contracts::topics::ORDER_EVENTS],
         Arc::new(PaymentHandler {
             wakeup: parts.wakeup.clone(),
             service_name: parts.service_name.clone(),
         }),
-        parts.pool.clone(),
-        parts.producer.clone(),
     )?;
-    let mut app = app.with_routes(http::router(parts.pool.clone()));
-    let stop = parts.shutdown.clone();
-    app.spawn(async move {
-        consumer.run(async move { stop.wait().await }).await;
-        Ok(())
-    });
     Ok(app)
 }

@@ -8,17 +8,7 @@ use crate::domain::{Account, Decision, PaymentState, PaymentStatus};
 /// Creates the order's state row if absent, then locks it: first thing in every
 /// handler's transaction (DESIGN.md §1).
 pub async fn lock_payment(tx: &mut PgConnection, order_id: OrderId) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO payments (order_id, status) VALUES ($1, 'new') ON CONFLICT DO NOTHING",
-    )
-    .bind(order_id.0)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query("SELECT order_id FROM payments WHERE order_id = $1 FOR UPDATE")
-        .bind(order_id.0)
-        .fetch_one(&mut *tx)
-        .await?;
-    Ok(())
+    messaging::consumer::lock_state_row(tx, "payments", order_id).await
 }
 
 /// The order's payment state (its row locked by [`lock_payment`]).

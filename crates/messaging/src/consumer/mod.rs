@@ -121,3 +121,27 @@ impl ConsumerConfig {
         topics
     }
 }
+
+/// Creates the order's state row in `table` if absent (`status = 'new'`), then locks it:
+/// the first statement of every handler's transaction (DESIGN.md §1), so handlers of
+/// one order serialise whichever topic, partition or replica they run on. `table` is
+/// a compile-time name with `order_id` and `status` columns.
+pub async fn lock_state_row(
+    tx: &mut PgConnection,
+    table: &'static str,
+    order_id: OrderId,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(&format!(
+        "INSERT INTO {table} (order_id, status) VALUES ($1, 'new') ON CONFLICT DO NOTHING"
+    ))
+    .bind(order_id.0)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(&format!(
+        "SELECT order_id FROM {table} WHERE order_id = $1 FOR UPDATE"
+    ))
+    .bind(order_id.0)
+    .fetch_one(&mut *tx)
+    .await?;
+    Ok(())
+}

@@ -70,15 +70,7 @@ impl Handler for TestHandler {
     }
 
     async fn lock(&self, tx: &mut PgConnection, order_id: OrderId) -> Result<(), HandlerError> {
-        sqlx::query("INSERT INTO test_state (order_id) VALUES ($1) ON CONFLICT DO NOTHING")
-            .bind(order_id.0)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("SELECT order_id FROM test_state WHERE order_id = $1 FOR UPDATE")
-            .bind(order_id.0)
-            .fetch_one(&mut *tx)
-            .await?;
-        Ok(())
+        Ok(messaging::consumer::lock_state_row(tx, "test_state", order_id).await?)
     }
 
     async fn handle(

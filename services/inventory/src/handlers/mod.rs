@@ -58,12 +58,7 @@ impl Handler for InventoryHandler {
         }
         store::apply(tx, order_id, &decision).await?;
         if let Some(event) = decision.announcement() {
-            outbox::enqueue_reaction(tx, envelope, event, &self.service_name)
-                .await
-                .map_err(|err| match err {
-                    outbox::EnqueueError::Database(err) => HandlerError::Database(err),
-                    other => HandlerError::Rejected(other.to_string()),
-                })?;
+            outbox::enqueue_reaction(tx, envelope, event, &self.service_name).await?;
         }
         Ok(Outcome::Applied)
     }

@@ -8,49 +8,27 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
+use service_kit::http::{json_error, unavailable};
 use sqlx::PgPool;
 
 const MAX_BODY_BYTES: usize = 64 * 1024;
 const MAX_RESTOCK: i64 = 1_000_000_000;
 
-fn error(status: StatusCode, field: Option<&str>, message: impl Into<String>) -> Response {
-    (
-        status,
-        Json(json!({"error": message.into(), "field": field})),
-    )
-        .into_response()
-}
-
-fn unavailable(err: &sqlx::Error) -> Response {
-    tracing::error!(error = %err, "A stock request failed on the server's side.");
-    error(
-        StatusCode::SERVICE_UNAVAILABLE,
-        None,
-        "temporarily unavailable; retry",
-    )
-}
-
 pub fn router(pool: PgPool) -> Router {
     Router::new()
         .route("/stock/{sku}", get(stock))
         .route("/stock/{sku}/restock", post(restock))
-        .route("/openapi.json", get(openapi))
         .with_state(pool)
+        .merge(service_kit::http::openapi(OPENAPI))
 }
 
+/// The API's OpenAPI 3.1 document.
 pub const OPENAPI: &str = include_str!("../../openapi.json");
-
-async fn openapi() -> impl IntoResponse {
-    (
-        [(axum::http::header::CONTENT_TYPE, "application/json")],
-        OPENAPI,
-    )
-}
 
 /// The answer to a SKU that cannot be one, if it cannot.
 fn invalid_sku(sku: &str) -> Option<Response> {
     (sku.is_empty() || sku.chars().count() > 100).then(|| {
-        error(
+        json_error(
             StatusCode::BAD_REQUEST,
             Some("sku"),
             "must be 1 to 100 characters",
@@ -72,7 +50,7 @@ async fn stock(State(pool): State<PgPool>, Path(sku): Path<String>) -> Response 
             json!({"sku": sku, "available": available, "reserved": reserved, "shipped": shipped}),
         )
         .into_response(),
-        Ok(None) => error(StatusCode::NOT_FOUND, None, "no such SKU"),
+        Ok(None) => json_error(StatusCode::NOT_FOUND, None, "no such SKU"),
         Err(err) => unavailable(&err),
     }
 }
@@ -93,7 +71,7 @@ async fn restock(
         return response;
     }
     if body.len() > MAX_BODY_BYTES {
-        return error(
+        return json_error(
             StatusCode::PAYLOAD_TOO_LARGE,
             None,
             "the body is over 64 KiB",
@@ -104,7 +82,7 @@ async fn restock(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
     if !is_json {
-        return error(
+        return json_error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             None,
             "the body must be application/json",
@@ -113,14 +91,14 @@ async fn restock(
     let request: Restock = match serde_json::from_slice(&body) {
         Ok(request) => request,
         Err(err) if err.is_syntax() || err.is_eof() => {
-            return error(
+            return json_error(
                 StatusCode::BAD_REQUEST,
                 None,
                 format!("malformed JSON: {err}"),
             );
         }
         Err(err) => {
-            return error(
+            return json_error(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 Some("quantity"),
                 err.to_string(),
@@ -128,7 +106,7 @@ async fn restock(
         }
     };
     if !(1..=MAX_RESTOCK).contains(&request.quantity) {
-        return error(
+        return json_error(
             StatusCode::UNPROCESSABLE_ENTITY,
             Some("quantity"),
             format!("must be 1 to {MAX_RESTOCK}"),

@@ -95,17 +95,7 @@ impl Handler for SagaHandler {
 
 /// The per-order state row every handler locks first (DESIGN.md §1).
 pub async fn lock_saga_row(tx: &mut PgConnection, order_id: OrderId) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO order_saga_locks (order_id, status) VALUES ($1, 'new') ON CONFLICT DO NOTHING",
-    )
-    .bind(order_id.0)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query("SELECT status FROM order_saga_locks WHERE order_id = $1 FOR UPDATE")
-        .bind(order_id.0)
-        .fetch_one(&mut *tx)
-        .await?;
-    Ok(())
+    messaging::consumer::lock_state_row(tx, "order_saga_locks", order_id).await
 }
 
 fn to_handler_error(err: ServiceError) -> HandlerError {

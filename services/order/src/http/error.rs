@@ -1,9 +1,7 @@
 //! API errors: a status, a message, and the field to blame.
 
-use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 
 use crate::app::ServiceError;
 use crate::domain::DomainError;
@@ -39,11 +37,7 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
-            self.status,
-            Json(json!({"error": self.error, "field": self.field})),
-        )
-            .into_response()
+        service_kit::http::json_error(self.status, self.field.as_deref(), self.error)
     }
 }
 

@@ -25,19 +25,12 @@ pub fn router(service: OrderService) -> Router {
         .route("/orders/{id}/events", get(events::events))
         .route("/orders/{id}/cancel", post(cancel::cancel))
         .route("/orders/{id}/ship", post(ship::ship))
-        .route("/openapi.json", get(openapi))
         .with_state(service)
+        .merge(service_kit::http::openapi(OPENAPI))
 }
 
 /// The API's OpenAPI 3.1 document (`services/order/openapi.json`).
 pub const OPENAPI: &str = include_str!("../../openapi.json");
-
-async fn openapi() -> impl axum::response::IntoResponse {
-    (
-        [(axum::http::header::CONTENT_TYPE, "application/json")],
-        OPENAPI,
-    )
-}
 
 /// Parses an order id from the path, naming the field when it is not one.
 fn parse_order_id(raw: &str) -> Result<contracts::OrderId, ApiError> {

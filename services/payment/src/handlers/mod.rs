@@ -56,12 +56,7 @@ impl Handler for PaymentHandler {
             return Ok(Outcome::Ignored);
         };
         store::apply(tx, order_id, &decision).await?;
-        outbox::enqueue_reaction(tx, envelope, event, &self.service_name)
-            .await
-            .map_err(|err| match err {
-                outbox::EnqueueError::Database(err) => HandlerError::Database(err),
-                other => HandlerError::Rejected(other.to_string()),
-            })?;
+        outbox::enqueue_reaction(tx, envelope, event, &self.service_name).await?;
         Ok(Outcome::Applied)
     }
 

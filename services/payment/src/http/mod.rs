@@ -6,32 +6,23 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
+use service_kit::http::{json_error, unavailable};
 use sqlx::PgPool;
-
-fn error(status: StatusCode, field: Option<&str>, message: &str) -> Response {
-    (status, Json(json!({"error": message, "field": field}))).into_response()
-}
 
 pub fn router(pool: PgPool) -> Router {
     Router::new()
         .route("/payments/{order_id}", get(payment))
         .route("/accounts/{customer_id}", get(account))
-        .route("/openapi.json", get(openapi))
         .with_state(pool)
+        .merge(service_kit::http::openapi(OPENAPI))
 }
 
+/// The API's OpenAPI 3.1 document.
 pub const OPENAPI: &str = include_str!("../../openapi.json");
-
-async fn openapi() -> impl IntoResponse {
-    (
-        [(axum::http::header::CONTENT_TYPE, "application/json")],
-        OPENAPI,
-    )
-}
 
 async fn payment(State(pool): State<PgPool>, Path(order_id): Path<String>) -> Response {
     let Ok(order_id) = order_id.parse::<uuid::Uuid>() else {
-        return error(
+        return json_error(
             StatusCode::BAD_REQUEST,
             Some("order_id"),
             "not an order id (a UUID)",
@@ -48,21 +39,14 @@ async fn payment(State(pool): State<PgPool>, Path(order_id): Path<String>) -> Re
             Json(json!({"order_id": order_id, "status": status, "amount_cents": amount_cents}))
                 .into_response()
         }
-        Ok(None) => error(StatusCode::NOT_FOUND, None, "no payment for this order"),
-        Err(err) => {
-            tracing::error!(error = %err, "Reading a payment failed.");
-            error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                None,
-                "temporarily unavailable; retry",
-            )
-        }
+        Ok(None) => json_error(StatusCode::NOT_FOUND, None, "no payment for this order"),
+        Err(err) => unavailable(&err),
     }
 }
 
 async fn account(State(pool): State<PgPool>, Path(customer_id): Path<String>) -> Response {
     if customer_id.is_empty() || customer_id.chars().count() > 100 {
-        return error(
+        return json_error(
             StatusCode::BAD_REQUEST,
             Some("customer_id"),
             "must be 1 to 100 characters",
@@ -78,14 +62,7 @@ async fn account(State(pool): State<PgPool>, Path(customer_id): Path<String>) ->
             Json(json!({"customer_id": customer_id, "balance_cents": balance_cents}))
                 .into_response()
         }
-        Ok(None) => error(StatusCode::NOT_FOUND, None, "no such customer"),
-        Err(err) => {
-            tracing::error!(error = %err, "Reading an account failed.");
-            error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                None,
-                "temporarily unavailable; retry",
-            )
-        }
+        Ok(None) => json_error(StatusCode::NOT_FOUND, None, "no such customer"),
+        Err(err) => unavailable(&err),
     }
 }
