@@ -15,10 +15,12 @@ use test_support::TestDatabase;
 fn config_for(spec: &ServiceSpec, database_url: &str) -> Resolved {
     let config = ServiceConfig {
         kafka_bootstrap_servers: test_support::kafka_bootstrap_servers(),
+        kafka_topic_prefix: format!("{}.", test_support::unique_name("smoke")),
         database_url: Some(database_url.to_owned()),
         database_max_connections: 4,
         otlp_endpoint: "none".to_owned(),
-        service_name: None,
+        // A group and topics of its own: never a member of a running stack's groups.
+        service_name: Some(test_support::unique_name(spec.name)),
         trace_sampling_ratio: 1.0,
         http_addr: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
         outbox_batch_size: 1000,

@@ -56,7 +56,7 @@ pub async fn ensure_topics(
         .collect();
     let options = AdminOptions::new().operation_timeout(Some(TIMEOUT));
     let results = admin.create_topics(&new_topics, &options).await?;
-    results
+    let ensured = results
         .into_iter()
         .map(|result| match result {
             Ok(topic) => Ok((topic, Ensured::Created)),
@@ -65,7 +65,9 @@ pub async fn ensure_topics(
             }
             Err((topic, code)) => Err(AdminError::Create { topic, code }),
         })
-        .collect()
+        .collect::<Result<Vec<_>, _>>()?;
+    wait_until_listed(kafka, topics.iter().map(|t| t.name.clone()).collect()).await?;
+    Ok(ensured)
 }
 
 /// Deletes topics (benchmarks and tests clean up after themselves).
@@ -95,6 +97,29 @@ pub async fn set_topic_config(
         })?;
     }
     Ok(())
+}
+
+/// Waits until the brokers' metadata lists every topic with its partitions, so a
+/// client started right after creation sees them.
+async fn wait_until_listed(kafka: &KafkaConfig, names: Vec<String>) -> Result<(), AdminError> {
+    let consumer: BaseConsumer = kafka.client().create()?;
+    tokio::task::spawn_blocking(move || {
+        let deadline = std::time::Instant::now() + TIMEOUT;
+        loop {
+            let metadata = consumer.fetch_metadata(None, TIMEOUT)?;
+            let listed = names.iter().all(|name| {
+                metadata
+                    .topics()
+                    .iter()
+                    .any(|t| t.name() == name && t.error().is_none() && !t.partitions().is_empty())
+            });
+            if listed || std::time::Instant::now() >= deadline {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    })
+    .await?
 }
 
 /// A topic as the broker describes it.

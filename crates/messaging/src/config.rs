@@ -10,13 +10,27 @@ pub const MESSAGE_MAX_BYTES: usize = 4 * 1024 * 1024;
 #[derive(Debug, Clone)]
 pub struct KafkaConfig {
     pub bootstrap_servers: String,
+    /// Prepended to every topic name (`KAFKA_TOPIC_PREFIX`): empty in production; a
+    /// test or a second deployment on one cluster gets topics of its own with it.
+    pub topic_prefix: String,
 }
 
 impl KafkaConfig {
     pub fn new(bootstrap_servers: impl Into<String>) -> Self {
         Self {
             bootstrap_servers: bootstrap_servers.into(),
+            topic_prefix: String::new(),
         }
+    }
+
+    pub fn with_topic_prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.topic_prefix = prefix.into();
+        self
+    }
+
+    /// The name of topic `name` in this deployment.
+    pub fn topic(&self, name: &str) -> String {
+        format!("{}{name}", self.topic_prefix)
     }
 
     /// Settings common to every client: brokers and quick failure detection.
@@ -53,7 +67,10 @@ impl KafkaConfig {
             .set("enable.auto.commit", "true")
             .set("auto.commit.interval.ms", "1000")
             .set("enable.auto.offset.store", "false")
-            .set("enable.partition.eof", "false");
+            .set("enable.partition.eof", "false")
+            // A subscribed topic created after start-up is picked up in seconds, not
+            // at librdkafka's default five-minute metadata refresh.
+            .set("topic.metadata.refresh.interval.ms", "5000");
         config
     }
 }

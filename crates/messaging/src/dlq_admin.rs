@@ -170,7 +170,7 @@ impl DlqAdmin {
     }
 
     pub fn topic(&self) -> String {
-        contracts::topics::dlq_topic(&self.group)
+        self.kafka.topic(&contracts::topics::dlq_topic(&self.group))
     }
 
     fn cursor_group(&self) -> String {
@@ -209,7 +209,9 @@ impl DlqAdmin {
         letters: &[DeadLetter],
         producer: &EventProducer,
     ) -> Result<(), DlqAdminError> {
-        let retry = contracts::topics::retry_topic(&self.group);
+        let retry = self
+            .kafka
+            .topic(&contracts::topics::retry_topic(&self.group));
         for letter in letters {
             let original = to_owned(&letter.headers);
             let headers = replay_headers(Some(&original), letter.partition, letter.offset);

@@ -3,16 +3,12 @@
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use contracts::EventMetadata;
-use contracts::events::TopicEvent;
-use opentelemetry::Context;
 use rdkafka::error::KafkaError;
 use rdkafka::message::OwnedHeaders;
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
 use rdkafka::types::RDKafkaErrorCode;
 
 use crate::KafkaConfig;
-use crate::headers::event_headers;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProduceError {
@@ -144,20 +140,6 @@ impl EventProducer {
                 tracing::error!(error = %err, "Rebuilding the Kafka producer failed; will try again on the next error.")
             }
         }
-    }
-
-    /// Publishes `event` to its topic, keyed by its order id, with the envelope of
-    /// `metadata` and the trace context of `cx`; resolves on the delivery report.
-    pub async fn send_event<E: TopicEvent>(
-        &self,
-        event: &E,
-        metadata: &EventMetadata,
-        cx: &Context,
-    ) -> Result<Delivered, ProduceError> {
-        let key = event.order_id().to_string();
-        let body = event.encode();
-        self.send_raw(E::TOPIC, key.as_bytes(), &body, event_headers(metadata, cx))
-            .await
     }
 
     /// Publishes bytes as they are: for relays, DLQ copies and replays.

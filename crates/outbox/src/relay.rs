@@ -40,6 +40,9 @@ pub struct RelayConfig {
     pub prune_every: Duration,
     /// Test only: produce every row twice, to prove the consumers' dedup.
     pub publish_twice: bool,
+    /// Prepended to each row's topic at publish time (`KAFKA_TOPIC_PREFIX`): rows keep
+    /// the contracts' names, the deployment decides where they go.
+    pub topic_prefix: String,
 }
 
 impl Default for RelayConfig {
@@ -51,6 +54,7 @@ impl Default for RelayConfig {
             published_retention: Duration::from_secs(24 * 3600),
             prune_every: Duration::from_secs(60),
             publish_twice: false,
+            topic_prefix: String::new(),
         }
     }
 }
@@ -196,13 +200,14 @@ impl Relay {
         let copies = if self.config.publish_twice { 2 } else { 1 };
         let mut pending = Vec::with_capacity(rows.len() * copies);
         for row in rows {
-            let span = publish_span(row);
+            let topic = format!("{}{}", self.config.topic_prefix, row.topic);
+            let span = publish_span(row, &topic);
             let headers = message_headers(row, &span);
             for _ in 0..copies {
                 let delivery = self
                     .producer
                     .enqueue_raw(
-                        &row.topic,
+                        &topic,
                         row.key.as_bytes(),
                         row.payload.as_bytes(),
                         headers.clone(),
@@ -336,14 +341,14 @@ impl Relay {
 
 /// The producer span of one row: a child of the context that wrote the row, so the
 /// trace runs from the request or message through the outbox to the consumer.
-fn publish_span(row: &Row) -> tracing::Span {
+fn publish_span(row: &Row, topic: &str) -> tracing::Span {
     let span = tracing::info_span!(
         "publish",
-        otel.name = format!("{} publish", row.topic),
+        otel.name = format!("{topic} publish"),
         otel.kind = "producer",
         messaging.system = "kafka",
         messaging.operation = "publish",
-        messaging.destination.name = %row.topic,
+        messaging.destination.name = %topic,
         messaging.kafka.message.key = %row.key,
         messaging.message.id = row.headers.get(contracts::headers::CE_ID).map(String::as_str).unwrap_or_default(),
         saga.correlation_id = row.headers.get(contracts::headers::CORRELATION_ID).map(String::as_str).unwrap_or_default(),

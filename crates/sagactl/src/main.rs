@@ -21,6 +21,10 @@ struct Cli {
     )]
     kafka: String,
 
+    /// Prepended to every topic name (the deployment's KAFKA_TOPIC_PREFIX).
+    #[arg(long, global = true, env = "KAFKA_TOPIC_PREFIX", default_value = "")]
+    topic_prefix: String,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -62,7 +66,7 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let kafka = messaging::KafkaConfig::new(cli.kafka);
+    let kafka = messaging::KafkaConfig::new(cli.kafka).with_topic_prefix(cli.topic_prefix);
     match cli.command {
         Command::Topics(command) => cmd::topics::run(&kafka, command).await,
         Command::Order(args) => cmd::order::run(args).await,

@@ -73,7 +73,8 @@ impl App {
         for migrator in spec.migrations {
             database::migrate(&pool, &migrator()).await?;
         }
-        let kafka = KafkaConfig::new(config.kafka_bootstrap_servers.clone());
+        let kafka = KafkaConfig::new(config.kafka_bootstrap_servers.clone())
+            .with_topic_prefix(config.kafka_topic_prefix.clone());
         let producer = EventProducer::new(&kafka).context("creating the Kafka producer")?;
         let probe = KafkaProbe::new(&kafka).context("creating the Kafka probe")?;
         let listener = TcpListener::bind(config.http_addr)

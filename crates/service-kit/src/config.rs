@@ -18,6 +18,11 @@ pub struct ServiceConfig {
     )]
     pub kafka_bootstrap_servers: String,
 
+    /// Prepended to every topic name: topics of their own for a test or a second
+    /// deployment on one cluster.
+    #[arg(long, env = "KAFKA_TOPIC_PREFIX", default_value = "")]
+    pub kafka_topic_prefix: String,
+
     /// PostgreSQL URL; defaults to the service's own database on 127.0.0.1:5432.
     #[arg(long, env = "DATABASE_URL")]
     pub database_url: Option<String>,
@@ -72,6 +77,7 @@ pub struct ServiceConfig {
 #[derive(Debug, Clone)]
 pub struct Resolved {
     pub kafka_bootstrap_servers: String,
+    pub kafka_topic_prefix: String,
     pub database_url: String,
     pub database_max_connections: u32,
     pub service_name: String,
@@ -98,6 +104,7 @@ impl ServiceConfig {
         };
         Resolved {
             kafka_bootstrap_servers: self.kafka_bootstrap_servers.clone(),
+            kafka_topic_prefix: self.kafka_topic_prefix.clone(),
             database_url: self
                 .database_url
                 .clone()
@@ -114,6 +121,7 @@ impl ServiceConfig {
                     self.outbox_retention_hours * 3600,
                 ),
                 publish_twice: self.outbox_publish_twice,
+                topic_prefix: self.kafka_topic_prefix.clone(),
                 ..outbox::RelayConfig::default()
             },
         }

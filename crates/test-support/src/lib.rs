@@ -119,6 +119,36 @@ pub async fn create_topic(prefix: &str, partitions: i32) -> anyhow::Result<Strin
     Ok(name)
 }
 
+/// A topic prefix no other test uses, with every saga topic (and the `.retry` and
+/// `.dlq` topics of `groups`) created under it: a deployment of its own on the shared
+/// cluster. Returns the Kafka settings that use it.
+pub async fn isolated_kafka(label: &str, groups: &[&str]) -> anyhow::Result<KafkaConfig> {
+    let prefix = format!("{}.", unique_name(label));
+    let kafka = kafka().with_topic_prefix(prefix);
+    let mut specs: Vec<TopicSpec> = contracts::topics::SAGA_TOPICS
+        .iter()
+        .map(|name| TopicSpec {
+            name: kafka.topic(name),
+            partitions: 3,
+            max_message_bytes: contracts::topics::SAGA_TOPIC_MAX_BYTES,
+        })
+        .collect();
+    for group in groups {
+        for name in [
+            contracts::topics::retry_topic(group),
+            contracts::topics::dlq_topic(group),
+        ] {
+            specs.push(TopicSpec {
+                name: kafka.topic(&name),
+                partitions: 3,
+                max_message_bytes: contracts::topics::SIDE_TOPIC_MAX_BYTES,
+            });
+        }
+    }
+    ensure_topics(&kafka, &specs).await?;
+    Ok(kafka)
+}
+
 /// Creates `<group>.retry` and `<group>.dlq` for a test's own consumer group.
 pub async fn create_group_topics(group: &str) -> anyhow::Result<()> {
     let specs: Vec<TopicSpec> = [

@@ -114,10 +114,11 @@ impl ConsumerConfig {
         }
     }
 
-    /// Every topic consumed: the saga topics and this group's `.retry`.
-    pub fn subscriptions(&self) -> Vec<String> {
-        let mut topics = self.topics.clone();
-        topics.push(contracts::topics::retry_topic(&self.group));
+    /// Every topic consumed, as named in `kafka`'s deployment: the saga topics and this
+    /// group's `.retry`.
+    pub fn subscriptions(&self, kafka: &crate::KafkaConfig) -> Vec<String> {
+        let mut topics: Vec<String> = self.topics.iter().map(|t| kafka.topic(t)).collect();
+        topics.push(kafka.topic(&contracts::topics::retry_topic(&self.group)));
         topics
     }
 }

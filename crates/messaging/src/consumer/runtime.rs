@@ -79,6 +79,8 @@ pub struct ConsumerRuntime<H: Handler> {
     pause: Option<Pause>,
     backoff: Duration,
     last_lag: Instant,
+    subscriptions: Vec<String>,
+    dlq_topic: String,
 }
 
 /// How often consumer lag is measured (a watermark round trip per partition).
@@ -107,9 +109,10 @@ impl<H: Handler> ConsumerRuntime<H> {
         }
         let consumer: StreamConsumer<SagaConsumerContext> =
             client.create_with_context(SagaConsumerContext)?;
-        let topics = config.subscriptions();
-        let topics: Vec<&str> = topics.iter().map(String::as_str).collect();
+        let subscriptions = config.subscriptions(kafka);
+        let topics: Vec<&str> = subscriptions.iter().map(String::as_str).collect();
         consumer.subscribe(&topics)?;
+        let dlq_topic = kafka.topic(&contracts::topics::dlq_topic(&config.group));
         let backoff = config.infrastructure_backoff;
         Ok(Self {
             config,
@@ -121,6 +124,8 @@ impl<H: Handler> ConsumerRuntime<H> {
             pause: None,
             backoff,
             last_lag: Instant::now(),
+            subscriptions,
+            dlq_topic,
         })
     }
 
@@ -133,7 +138,7 @@ impl<H: Handler> ConsumerRuntime<H> {
         tokio::pin!(shutdown);
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        tracing::info!(group = %self.config.group, topics = ?self.config.subscriptions(), "Consuming.");
+        tracing::info!(group = %self.config.group, topics = ?self.subscriptions, "Consuming.");
         loop {
             let consumer = Arc::clone(&self.consumer);
             // Every pass polls the client again, so a member whose partitions are all
@@ -404,7 +409,7 @@ impl<H: Handler> ConsumerRuntime<H> {
             offset: message.offset(),
             group: self.config.group.clone(),
         };
-        let topic = contracts::topics::dlq_topic(&self.config.group);
+        let topic = self.dlq_topic.clone();
         let headers = dlq_headers(message.headers(), &origin, &failure);
         let span = tracing::info_span!(
             "dead letter",

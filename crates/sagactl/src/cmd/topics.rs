@@ -1,7 +1,7 @@
 //! `sagactl topics create|list`.
 
 use clap::Subcommand;
-use contracts::topics::{SAGA_TOPICS, all_topics};
+use contracts::topics::{SAGA_TOPICS, TopicSpec, all_topics};
 use messaging::KafkaConfig;
 use messaging::admin::{Ensured, ensure_topics, list_topics};
 
@@ -16,7 +16,14 @@ pub(crate) enum TopicsCommand {
 pub(crate) async fn run(kafka: &KafkaConfig, command: TopicsCommand) -> anyhow::Result<()> {
     match command {
         TopicsCommand::Create => {
-            for (topic, outcome) in ensure_topics(kafka, &all_topics()).await? {
+            let topics: Vec<_> = all_topics()
+                .into_iter()
+                .map(|t| TopicSpec {
+                    name: kafka.topic(&t.name),
+                    ..t
+                })
+                .collect();
+            for (topic, outcome) in ensure_topics(kafka, &topics).await? {
                 let outcome = match outcome {
                     Ensured::Created => "created",
                     Ensured::AlreadyExisted => "already there",
@@ -27,7 +34,14 @@ pub(crate) async fn run(kafka: &KafkaConfig, command: TopicsCommand) -> anyhow::
         TopicsCommand::List => {
             println!("{:<28} {:>10}  ROLE", "TOPIC", "PARTITIONS");
             for topic in list_topics(kafka).await? {
-                let role = if SAGA_TOPICS.contains(&topic.name.as_str()) {
+                let base = topic
+                    .name
+                    .strip_prefix(kafka.topic_prefix.as_str())
+                    .unwrap_or(&topic.name);
+                if !topic.name.starts_with(kafka.topic_prefix.as_str()) {
+                    continue;
+                }
+                let role = if SAGA_TOPICS.contains(&base) {
                     "saga"
                 } else if topic.name.ends_with(".dlq") {
                     "dead letters"

@@ -45,7 +45,7 @@ async fn a_reservation_on_inventory_events_confirms_the_order_and_order_events_c
     let producer = EventProducer::new(&test_support::kafka())?;
     producer
         .send_raw(
-            InventoryEvent::TOPIC,
+            &app.kafka.topic(InventoryEvent::TOPIC),
             id.as_bytes(),
             &reserved.encode(),
             headers,
@@ -72,7 +72,7 @@ async fn a_reservation_on_inventory_events_confirms_the_order_and_order_events_c
     let consumer: StreamConsumer = test_support::kafka()
         .consumer(&test_support::unique_name("order-events-reader"))
         .create()?;
-    consumer.subscribe(&[contracts::topics::ORDER_EVENTS])?;
+    consumer.subscribe(&[&app.kafka.topic(contracts::topics::ORDER_EVENTS)])?;
     let mut seen = Vec::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     while seen.len() < 2 && tokio::time::Instant::now() < deadline {

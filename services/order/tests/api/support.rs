@@ -12,6 +12,8 @@ use test_support::TestDatabase;
 /// An order service of its own: fresh database, its own consumer group, port 0.
 pub struct TestApp {
     pub base: String,
+    /// The app's own topics (a unique prefix) and consumer group.
+    pub kafka: messaging::KafkaConfig,
     pub shutdown: Shutdown,
     pub task: tokio::task::JoinHandle<anyhow::Result<()>>,
     pub pool: PgPool,
@@ -25,12 +27,15 @@ pub fn settings(deadline: Duration) -> OrderSettings {
 }
 
 pub async fn start(database: &TestDatabase, settings: OrderSettings) -> anyhow::Result<TestApp> {
+    let group = test_support::unique_name("order-test");
+    let kafka = test_support::isolated_kafka("order-test", &[&group]).await?;
     let config = ServiceConfig {
         kafka_bootstrap_servers: test_support::kafka_bootstrap_servers(),
+        kafka_topic_prefix: kafka.topic_prefix.clone(),
         database_url: Some(database.url.clone()),
         database_max_connections: 8,
         otlp_endpoint: "none".to_owned(),
-        service_name: Some(test_support::unique_name("order-test")),
+        service_name: Some(group),
         trace_sampling_ratio: 1.0,
         http_addr: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
         outbox_batch_size: 1000,
@@ -46,6 +51,7 @@ pub async fn start(database: &TestDatabase, settings: OrderSettings) -> anyhow::
     let task = tokio::spawn(app.run());
     Ok(TestApp {
         base,
+        kafka,
         shutdown,
         task,
         pool,
