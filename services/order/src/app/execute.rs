@@ -232,7 +232,7 @@ fn crosses_multiple(before: i64, after: i64, every: i64) -> bool {
 }
 
 /// The public event a stored event announces, if any.
-fn to_published(order: &Order, event: &OrderStoreEvent) -> Option<OrderEvent> {
+pub fn to_published(order: &Order, event: &OrderStoreEvent) -> Option<OrderEvent> {
     let order_id = order.order_id;
     Some(match event {
         OrderStoreEvent::Created(created) => OrderEvent::Created(OrderCreated {

@@ -3,4 +3,4 @@
 
 mod execute;
 
-pub use execute::{Cause, Executed, OrderService, ServiceError};
+pub use execute::{Cause, Executed, OrderService, ServiceError, to_published};

@@ -5,4 +5,4 @@ mod deadline;
 mod saga;
 
 pub use deadline::run_deadlines;
-pub use saga::SagaHandler;
+pub use saga::{SagaHandler, command_for};

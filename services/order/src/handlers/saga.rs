@@ -27,7 +27,7 @@ const HANDLED: [&str; 6] = [
 ];
 
 /// The aggregate command an event asks for; `None` for what this service ignores.
-fn command_for(event: &SagaEvent) -> Option<Command> {
+pub fn command_for(event: &SagaEvent) -> Option<Command> {
     Some(match event {
         SagaEvent::Payment(PaymentEvent::Completed(e)) => Command::RecordPayment {
             payment_id: e.payment_id,

@@ -104,6 +104,19 @@ pub enum Decision {
     RememberCancellation { announce: PaymentEvent },
 }
 
+impl Decision {
+    /// The event this decision announces, if any.
+    pub fn announcement(&self) -> Option<&PaymentEvent> {
+        match self {
+            Decision::Nothing => None,
+            Decision::Charge { announce, .. }
+            | Decision::Decline { announce, .. }
+            | Decision::Refund { announce, .. }
+            | Decision::RememberCancellation { announce } => Some(announce),
+        }
+    }
+}
+
 /// An `OrderCreated` asks for a charge of its total; `payment_id` names the capture.
 pub fn on_order_created(
     state: &PaymentState,

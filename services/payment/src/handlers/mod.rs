@@ -16,16 +16,6 @@ pub struct PaymentHandler {
     pub service_name: String,
 }
 
-fn announce(decision: &Decision) -> Option<&contracts::PaymentEvent> {
-    match decision {
-        Decision::Nothing => None,
-        Decision::Charge { announce, .. }
-        | Decision::Decline { announce, .. }
-        | Decision::Refund { announce, .. }
-        | Decision::RememberCancellation { announce } => Some(announce),
-    }
-}
-
 impl Handler for PaymentHandler {
     fn handles(&self, name: &str) -> bool {
         matches!(name, "order.created" | "order.cancelled")
@@ -51,7 +41,7 @@ impl Handler for PaymentHandler {
             SagaEvent::Order(OrderEvent::Cancelled(_)) => on_order_cancelled(&state, order_id),
             _ => Decision::Nothing,
         };
-        let Some(event) = announce(&decision) else {
+        let Some(event) = decision.announcement() else {
             metrics::counter!("late_events_ignored_total", "type" => envelope.metadata.event_type.to_string()).increment(1);
             return Ok(Outcome::Ignored);
         };
