@@ -242,7 +242,7 @@ impl World {
         }
         // Cancels and deadlines are rarer than the saga's own steps, or few orders would
         // ever get as far as confirmed and shipped.
-        let disruptive = (choice >> 56) % 8 == 0;
+        let disruptive = (choice >> 56).is_multiple_of(8);
         for order in 0..self.orders.len() {
             candidates.push(Action::Ship { order });
             if disruptive {
@@ -484,11 +484,10 @@ impl World {
     pub fn drain(&mut self) {
         for _ in 0..1_000 {
             let mut moved = false;
-            for consumer in 0..CONSUMERS.len() {
-                let (service, topic) = CONSUMERS[consumer];
-                while self.offsets[consumer] < self.logs[topic_index(topic)].len() {
-                    let message = self.logs[topic_index(topic)][self.offsets[consumer]].clone();
-                    self.process(service, &message);
+            for (consumer, (service, topic)) in CONSUMERS.iter().enumerate() {
+                while self.offsets[consumer] < self.logs[topic_index(*topic)].len() {
+                    let message = self.logs[topic_index(*topic)][self.offsets[consumer]].clone();
+                    self.process(*service, &message);
                     self.offsets[consumer] += 1;
                     moved = true;
                 }
