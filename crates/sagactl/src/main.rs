@@ -44,8 +44,8 @@ enum Command {
     Outbox(cmd::outbox::OutboxCommand),
     /// Print one saga's trace from Jaeger as a timeline [not yet available: issue #6].
     Trace(cmd::pending::Pending),
-    /// Check the saga's invariants across the three databases [not yet available: issue #5].
-    Verify(cmd::pending::Pending),
+    /// Check the saga's invariants across the three databases (read-only), after settling.
+    Verify(cmd::verify::VerifyArgs),
     /// Drive the running stack with orders and report latency [not yet available: issue #8].
     Load(cmd::pending::Pending),
     /// Benchmarks (the outbox relay against its baselines).
@@ -73,7 +73,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Dlq(command) => cmd::dlq::run(&kafka, command).await,
         Command::Outbox(command) => cmd::outbox::run(command).await,
         Command::Trace(_) => cmd::pending::not_yet("trace", 6),
-        Command::Verify(_) => cmd::pending::not_yet("verify", 5),
+        Command::Verify(args) => cmd::verify::run(&kafka, args).await,
         Command::Load(_) => cmd::pending::not_yet("load", 8),
         Command::Bench(command) => cmd::bench::run(&kafka, command).await,
     }

@@ -4,3 +4,4 @@ pub(crate) mod order;
 pub(crate) mod outbox;
 pub(crate) mod pending;
 pub(crate) mod topics;
+pub(crate) mod verify;

@@ -1,0 +1,402 @@
+//! `sagactl verify`: the invariants of DESIGN.md §1, read from the three databases
+//! (read-only), after waiting for the saga to settle.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use clap::Args;
+use contracts::LineItem;
+use contracts::topics::{
+    INVENTORY_EVENTS, INVENTORY_SERVICE, ORDER_EVENTS, ORDER_SERVICE, PAYMENT_EVENTS,
+    PAYMENT_SERVICE,
+};
+use messaging::KafkaConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::{Offset, TopicPartitionList};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{PgPool, types::Json};
+use uuid::Uuid;
+
+#[derive(Debug, Args)]
+pub(crate) struct VerifyArgs {
+    #[arg(
+        long,
+        env = "ORDERS_DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/orders"
+    )]
+    orders_db: String,
+    #[arg(
+        long,
+        env = "PAYMENTS_DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/payments"
+    )]
+    payments_db: String,
+    #[arg(
+        long,
+        env = "INVENTORY_DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/inventory"
+    )]
+    inventory_db: String,
+    /// How long to wait for the saga to settle (no outbox backlog, no consumer lag, no
+    /// pending order or compensation) before checking; what is unsettled then is a violation.
+    #[arg(long, default_value = "30s", value_parser = parse_seconds)]
+    settle: Duration,
+}
+
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    let number = text.trim_end_matches('s');
+    number
+        .parse::<f64>()
+        .ok()
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .ok_or_else(|| format!("not a duration in seconds: {text:?}"))
+}
+
+/// One broken invariant.
+#[derive(Debug)]
+struct Violation {
+    order: Option<Uuid>,
+    what: String,
+}
+
+async fn read_only(url: &str) -> anyhow::Result<PgPool> {
+    let options: PgConnectOptions = url
+        .parse::<PgConnectOptions>()?
+        .options([("default_transaction_read_only", "on")]);
+    PgPoolOptions::new()
+        .max_connections(2)
+        .connect_with(options)
+        .await
+        .with_context(|| format!("connecting to {url}"))
+}
+
+pub(crate) async fn run(kafka: &KafkaConfig, args: VerifyArgs) -> anyhow::Result<()> {
+    let orders = read_only(&args.orders_db).await?;
+    let payments = read_only(&args.payments_db).await?;
+    let inventory = read_only(&args.inventory_db).await?;
+
+    let started = Instant::now();
+    let unsettled = loop {
+        let unsettled = unsettled(kafka, &orders, &payments, &inventory).await?;
+        if unsettled.is_empty() || started.elapsed() >= args.settle {
+            break unsettled;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let mut violations: Vec<Violation> = unsettled
+        .into_iter()
+        .map(|what| Violation {
+            order: None,
+            what: format!("not settled after {:?}: {what}", args.settle),
+        })
+        .collect();
+    violations.extend(check(&orders, &payments, &inventory).await?);
+
+    for violation in &violations {
+        match violation.order {
+            Some(order) => println!("VIOLATION order {order}: {}", violation.what),
+            None => println!("VIOLATION {}", violation.what),
+        }
+    }
+    let checked: i64 = sqlx::query_scalar("SELECT count(*) FROM order_view")
+        .fetch_one(&orders)
+        .await?;
+    println!("verify: {checked} orders, {} violations", violations.len());
+    if violations.is_empty() {
+        Ok(())
+    } else {
+        anyhow::bail!("{} invariant violations", violations.len())
+    }
+}
+
+/// What still moves: outbox backlogs, consumer lag, pending orders and compensations.
+async fn unsettled(
+    kafka: &KafkaConfig,
+    orders: &PgPool,
+    payments: &PgPool,
+    inventory: &PgPool,
+) -> anyhow::Result<Vec<String>> {
+    let mut moving = Vec::new();
+    for (name, pool) in [
+        ("orders", orders),
+        ("payments", payments),
+        ("inventory", inventory),
+    ] {
+        let backlog = outbox::admin::backlog(pool).await?.total();
+        if backlog > 0 {
+            moving.push(format!("{name} outbox backlog {backlog}"));
+        }
+    }
+    let pending: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM order_view WHERE status = 'pending'")
+            .fetch_one(orders)
+            .await?;
+    if pending > 0 {
+        moving.push(format!("{pending} orders pending"));
+    }
+    let compensating: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM order_view WHERE status = 'cancelled'
+         AND (compensation->>'payment' = 'pending' OR compensation->>'stock' = 'pending')",
+    )
+    .fetch_one(orders)
+    .await?;
+    if compensating > 0 {
+        moving.push(format!("{compensating} compensations pending"));
+    }
+    let kafka = kafka.clone();
+    let lags = tokio::task::spawn_blocking(move || consumer_lags(&kafka)).await??;
+    for (group, lag) in lags {
+        if lag > 0 {
+            moving.push(format!("consumer group {group} lags {lag} messages"));
+        }
+    }
+    Ok(moving)
+}
+
+/// Messages not yet committed by each service's group on the topics it consumes.
+fn consumer_lags(kafka: &KafkaConfig) -> anyhow::Result<Vec<(String, i64)>> {
+    let timeout = Duration::from_secs(10);
+    let subscriptions = [
+        (ORDER_SERVICE, vec![PAYMENT_EVENTS, INVENTORY_EVENTS]),
+        (PAYMENT_SERVICE, vec![ORDER_EVENTS]),
+        (INVENTORY_SERVICE, vec![PAYMENT_EVENTS, ORDER_EVENTS]),
+    ];
+    let mut lags = Vec::new();
+    for (group, topics) in subscriptions {
+        let mut client = kafka.client();
+        client
+            .set("group.id", group)
+            .set("enable.auto.commit", "false");
+        let consumer: BaseConsumer = client.create()?;
+        let mut list = TopicPartitionList::new();
+        let mut highs = HashMap::new();
+        for topic in topics.iter().map(|t| kafka.topic(t)) {
+            let metadata = consumer.fetch_metadata(Some(&topic), timeout)?;
+            for partition in metadata.topics().iter().flat_map(|t| t.partitions()) {
+                let (_, high) = consumer.fetch_watermarks(&topic, partition.id(), timeout)?;
+                highs.insert((topic.clone(), partition.id()), high);
+                list.add_partition(&topic, partition.id());
+            }
+        }
+        let committed = consumer.committed_offsets(list, timeout)?;
+        let lag: i64 = committed
+            .elements()
+            .iter()
+            .map(|element| {
+                let high = highs[&(element.topic().to_owned(), element.partition())];
+                match element.offset() {
+                    Offset::Offset(offset) => (high - offset).max(0),
+                    _ => high,
+                }
+            })
+            .sum();
+        lags.push((group.to_owned(), lag));
+    }
+    Ok(lags)
+}
+
+#[derive(sqlx::FromRow)]
+struct OrderRow {
+    order_id: Uuid,
+    status: String,
+    total_cents: i64,
+    items: Json<Vec<LineItem>>,
+}
+
+/// The invariants, order by order, then money and stock as a whole.
+async fn check(
+    orders: &PgPool,
+    payments: &PgPool,
+    inventory: &PgPool,
+) -> anyhow::Result<Vec<Violation>> {
+    let mut violations = Vec::new();
+    let order_rows: Vec<OrderRow> =
+        sqlx::query_as("SELECT order_id, status, total_cents, items FROM order_view")
+            .fetch_all(orders)
+            .await?;
+    let payment_rows: HashMap<Uuid, String> =
+        sqlx::query_as::<_, (Uuid, String)>("SELECT order_id, status FROM payments")
+            .fetch_all(payments)
+            .await?
+            .into_iter()
+            .collect();
+    let money: HashMap<Uuid, (i64, i64, i64)> = sqlx::query_as::<_, (Uuid, i64, i64, i64)>(
+        "SELECT order_id,
+                coalesce(sum(amount_cents) FILTER (WHERE kind = 'charge'), 0)::int8,
+                coalesce(sum(amount_cents) FILTER (WHERE kind = 'refund'), 0)::int8,
+                count(*) FILTER (WHERE kind = 'charge')
+         FROM ledger GROUP BY order_id",
+    )
+    .fetch_all(payments)
+    .await?
+    .into_iter()
+    .map(|(order, charged, refunded, charges)| (order, (charged, refunded, charges)))
+    .collect();
+    let reservations: HashMap<Uuid, (String, Json<Vec<LineItem>>)> =
+        sqlx::query_as::<_, (Uuid, String, Json<Vec<LineItem>>)>(
+            "SELECT order_id, status, items FROM order_reservations",
+        )
+        .fetch_all(inventory)
+        .await?
+        .into_iter()
+        .map(|(order, status, items)| (order, (status, items)))
+        .collect();
+
+    let mut known = std::collections::HashSet::new();
+    for order in &order_rows {
+        known.insert(order.order_id);
+        let mut violated = |what: String| {
+            violations.push(Violation {
+                order: Some(order.order_id),
+                what,
+            })
+        };
+        let (charged, refunded, charges) = money.get(&order.order_id).copied().unwrap_or_default();
+        let reservation = reservations
+            .get(&order.order_id)
+            .map(|(s, items)| (s.as_str(), &items.0));
+        let payment = payment_rows.get(&order.order_id).map(String::as_str);
+        match order.status.as_str() {
+            "pending" => violated("still pending".into()),
+            status @ ("confirmed" | "shipped") => {
+                if charges != 1
+                    || charged != order.total_cents
+                    || refunded != 0
+                    || payment != Some("captured")
+                {
+                    violated(format!(
+                        "{status} but captured {charged} in {charges} charge(s), refunded {refunded}, payment {payment:?} (total {})",
+                        order.total_cents
+                    ));
+                }
+                let held = if status == "shipped" {
+                    "shipped"
+                } else {
+                    "reserved"
+                };
+                match reservation {
+                    Some((s, items)) if s == held && same_lines(items, &order.items.0) => {}
+                    other => violated(format!(
+                        "{status} but its stock is {:?}",
+                        other.map(|(s, _)| s)
+                    )),
+                }
+            }
+            "cancelled" => {
+                if charged != refunded {
+                    violated(format!(
+                        "cancelled but net money moved: charged {charged}, refunded {refunded}"
+                    ));
+                }
+                if let Some((s @ ("reserved" | "shipped"), _)) = reservation {
+                    violated(format!("cancelled but stock is {s}"));
+                }
+            }
+            other => violated(format!("unknown status {other}")),
+        }
+    }
+    for (order, (charged, refunded, _)) in &money {
+        if !known.contains(order) && charged != refunded {
+            violations.push(Violation {
+                order: Some(*order),
+                what: format!("money held ({charged} charged, {refunded} refunded) for an order the order service does not know"),
+            });
+        }
+    }
+    for (order, (status, _)) in &reservations {
+        if !known.contains(order) && matches!(status.as_str(), "reserved" | "shipped") {
+            violations.push(Violation {
+                order: Some(*order),
+                what: format!("stock {status} for an order the order service does not know"),
+            });
+        }
+    }
+    violations.extend(money_conserved(payments).await?);
+    violations.extend(stock_conserved(inventory, &reservations).await?);
+    Ok(violations)
+}
+
+fn same_lines(a: &[LineItem], b: &[LineItem]) -> bool {
+    let key = |items: &[LineItem]| {
+        let mut lines: Vec<(String, u32)> =
+            items.iter().map(|l| (l.sku.clone(), l.quantity)).collect();
+        lines.sort();
+        lines
+    };
+    key(a) == key(b)
+}
+
+/// opening − charges + refunds = balance, for every account.
+async fn money_conserved(payments: &PgPool) -> anyhow::Result<Vec<Violation>> {
+    let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT a.customer_id, a.balance_cents,
+                (a.opening_balance_cents
+                 - coalesce(sum(l.amount_cents) FILTER (WHERE l.kind = 'charge'), 0)
+                 + coalesce(sum(l.amount_cents) FILTER (WHERE l.kind = 'refund'), 0))::int8
+         FROM accounts a LEFT JOIN ledger l USING (customer_id)
+         GROUP BY a.customer_id, a.balance_cents, a.opening_balance_cents",
+    )
+    .fetch_all(payments)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter(|(_, balance, expected)| balance != expected)
+        .map(|(customer, balance, expected)| Violation {
+            order: None,
+            what: format!(
+                "money not conserved for {customer}: balance {balance}, ledger says {expected}"
+            ),
+        })
+        .collect())
+}
+
+/// available + reserved + shipped = opening + restocks, and what is reserved and
+/// shipped is what reservations say, for every SKU.
+async fn stock_conserved(
+    inventory: &PgPool,
+    reservations: &HashMap<Uuid, (String, Json<Vec<LineItem>>)>,
+) -> anyhow::Result<Vec<Violation>> {
+    let rows: Vec<(String, i64, i64, i64, i64)> = sqlx::query_as(
+        "SELECT s.sku, s.available, s.reserved, s.shipped,
+                (s.opening + coalesce((SELECT sum(quantity) FROM stock_movements m
+                                       WHERE m.sku = s.sku AND m.kind = 'restock'), 0))::int8
+         FROM stock s",
+    )
+    .fetch_all(inventory)
+    .await?;
+    let mut held: BTreeMap<(String, &str), i64> = BTreeMap::new();
+    for (status, items) in reservations.values() {
+        if matches!(status.as_str(), "reserved" | "shipped") {
+            let column = if status == "reserved" {
+                "reserved"
+            } else {
+                "shipped"
+            };
+            for line in &items.0 {
+                *held.entry((line.sku.clone(), column)).or_default() += i64::from(line.quantity);
+            }
+        }
+    }
+    let mut violations = Vec::new();
+    for (sku, available, reserved, shipped, expected) in rows {
+        if available + reserved + shipped != expected {
+            violations.push(Violation {
+                order: None,
+                what: format!(
+                    "stock of {sku} not conserved: {available}+{reserved}+{shipped} != {expected}"
+                ),
+            });
+        }
+        for (column, value) in [("reserved", reserved), ("shipped", shipped)] {
+            let expected = held.get(&(sku.clone(), column)).copied().unwrap_or(0);
+            if value != expected {
+                violations.push(Violation {
+                    order: None,
+                    what: format!("{sku}: {value} {column} but reservations say {expected}"),
+                });
+            }
+        }
+    }
+    Ok(violations)
+}
