@@ -48,6 +48,8 @@ enum Command {
     Verify(cmd::verify::VerifyArgs),
     /// Drive the running stack with orders and report latency [not yet available: issue #8].
     Load(cmd::pending::Pending),
+    /// Put one raw message on a topic, marked test-injected (scenarios, fault tests).
+    Inject(cmd::inject::InjectArgs),
     /// Benchmarks (the outbox relay against its baselines).
     #[command(subcommand)]
     Bench(cmd::bench::BenchCommand),
@@ -76,5 +78,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Verify(args) => cmd::verify::run(&kafka, args).await,
         Command::Load(_) => cmd::pending::not_yet("load", 8),
         Command::Bench(command) => cmd::bench::run(&kafka, command).await,
+        Command::Inject(args) => cmd::inject::run(&kafka, args).await,
     }
 }

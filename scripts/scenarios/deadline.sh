@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# inventory is stopped, so the order stays pending until its deadline cancels it; when
+# inventory comes back, it reserves nothing for it and the charge is refunded.
+# Needs the native stack (scripts/dev); the deadline is the stack's SAGA_DEADLINE.
+source "$(dirname "$0")/lib.sh"
+DEADLINE_WAIT=${DEADLINE_WAIT:-45}
+balance_before=$(balance c-rich)
+reserved_before=$(stock sku-widget reserved)
+"$REPO_ROOT/scripts/dev" stop inventory
+trap '"$REPO_ROOT/scripts/dev" start inventory >/dev/null 2>&1 || true' EXIT
+order=$(create_order c-rich sku-widget:1:333)
+step "order $order placed with inventory stopped"
+SCENARIO_TIMEOUT=$DEADLINE_WAIT wait_for "$order" cancelled
+expect "cancel reason" "$(order_field "$order" "['cancel_reason']")" deadline
+wait_for "$order" refunded "['compensation']['payment']"
+"$REPO_ROOT/scripts/dev" start inventory
+trap - EXIT
+wait_for "$order" nothing_held "['compensation']['stock']"
+expect "balance of c-rich" "$(balance c-rich)" "$balance_before"
+expect "sku-widget reserved" "$(stock sku-widget reserved)" "$reserved_before"
+show "$order"
