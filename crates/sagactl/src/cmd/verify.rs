@@ -42,6 +42,14 @@ pub(crate) struct VerifyArgs {
     /// pending order or compensation) before checking; what is unsettled then is a violation.
     #[arg(long, default_value = "30s", value_parser = parse_seconds)]
     settle: Duration,
+    /// Consumer groups whose lag must be zero (the services' names, unless they run
+    /// under other names).
+    #[arg(long, default_value = ORDER_SERVICE)]
+    order_group: String,
+    #[arg(long, default_value = PAYMENT_SERVICE)]
+    payment_group: String,
+    #[arg(long, default_value = INVENTORY_SERVICE)]
+    inventory_group: String,
 }
 
 fn parse_seconds(text: &str) -> Result<Duration, String> {
@@ -78,7 +86,12 @@ pub(crate) async fn run(kafka: &KafkaConfig, args: VerifyArgs) -> anyhow::Result
 
     let started = Instant::now();
     let unsettled = loop {
-        let unsettled = unsettled(kafka, &orders, &payments, &inventory).await?;
+        let groups = [
+            args.order_group.clone(),
+            args.payment_group.clone(),
+            args.inventory_group.clone(),
+        ];
+        let unsettled = unsettled(kafka, &groups, &orders, &payments, &inventory).await?;
         if unsettled.is_empty() || started.elapsed() >= args.settle {
             break unsettled;
         }
@@ -113,6 +126,7 @@ pub(crate) async fn run(kafka: &KafkaConfig, args: VerifyArgs) -> anyhow::Result
 /// What still moves: outbox backlogs, consumer lag, pending orders and compensations.
 async fn unsettled(
     kafka: &KafkaConfig,
+    groups: &[String; 3],
     orders: &PgPool,
     payments: &PgPool,
     inventory: &PgPool,
@@ -145,7 +159,8 @@ async fn unsettled(
         moving.push(format!("{compensating} compensations pending"));
     }
     let kafka = kafka.clone();
-    let lags = tokio::task::spawn_blocking(move || consumer_lags(&kafka)).await??;
+    let groups = groups.clone();
+    let lags = tokio::task::spawn_blocking(move || consumer_lags(&kafka, &groups)).await??;
     for (group, lag) in lags {
         if lag > 0 {
             moving.push(format!("consumer group {group} lags {lag} messages"));
@@ -155,12 +170,12 @@ async fn unsettled(
 }
 
 /// Messages not yet committed by each service's group on the topics it consumes.
-fn consumer_lags(kafka: &KafkaConfig) -> anyhow::Result<Vec<(String, i64)>> {
+fn consumer_lags(kafka: &KafkaConfig, groups: &[String; 3]) -> anyhow::Result<Vec<(String, i64)>> {
     let timeout = Duration::from_secs(10);
     let subscriptions = [
-        (ORDER_SERVICE, vec![PAYMENT_EVENTS, INVENTORY_EVENTS]),
-        (PAYMENT_SERVICE, vec![ORDER_EVENTS]),
-        (INVENTORY_SERVICE, vec![PAYMENT_EVENTS, ORDER_EVENTS]),
+        (groups[0].as_str(), vec![PAYMENT_EVENTS, INVENTORY_EVENTS]),
+        (groups[1].as_str(), vec![ORDER_EVENTS]),
+        (groups[2].as_str(), vec![PAYMENT_EVENTS, ORDER_EVENTS]),
     ];
     let mut lags = Vec::new();
     for (group, topics) in subscriptions {

@@ -1,0 +1,116 @@
+//! 200 concurrent orders of mixed outcomes, every outbox publishing twice: every order
+//! ends terminal and `sagactl verify` finds nothing wrong.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::stack::Stack;
+
+/// Customer, SKU, and whether the customer cancels: every outcome the saga has.
+fn order_mix(i: usize) -> (String, &'static str, bool) {
+    match i % 8 {
+        0 | 1 | 2 => (format!("load-c-{:03}", i % 100), "load-sku-001", false),
+        3 => ("c-rich".to_owned(), "sku-widget", true),
+        4 => (format!("load-c-declined-{}", i % 10), "load-sku-002", false),
+        5 => ("c-poor".to_owned(), "sku-gadget", false),
+        6 => (format!("load-c-{:03}", i % 100), "load-sku-empty-3", false),
+        _ => (format!("load-c-{:03}", i % 100), "no-such-sku", false),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_concurrent_orders_with_duplicate_publishing_all_end_and_verify_clean()
+-> anyhow::Result<()> {
+    let stack = Stack::start("e2e_mix", true, Duration::from_secs(60)).await?;
+    let client = reqwest::Client::new();
+
+    let posts = (0..200).map(|i| {
+        let client = client.clone();
+        let url = format!("{}/orders", stack.order.url);
+        async move {
+            let (customer, sku, cancels) = order_mix(i);
+            let body = json!({
+                "customer_id": customer,
+                "items": [{"sku": sku, "quantity": 1 + (i % 3), "unit_price_cents": 1250}],
+                "currency": "EUR"
+            });
+            let response = client
+                .post(&url)
+                .header("Idempotency-Key", format!("e2e-{i}"))
+                .json(&body)
+                .send()
+                .await?;
+            anyhow::ensure!(response.status() == 202, "order {i}: {}", response.status());
+            let created: Value = response.json().await?;
+            anyhow::Ok((
+                created["order_id"].as_str().unwrap_or_default().to_owned(),
+                cancels,
+            ))
+        }
+    });
+    let orders = futures_util::future::try_join_all(posts).await?;
+
+    // Some customers change their minds while the saga runs.
+    for (order, cancels) in &orders {
+        if *cancels {
+            let _ = client
+                .post(format!("{}/orders/{order}/cancel", stack.order.url))
+                .send()
+                .await?;
+        }
+    }
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    let mut outcomes = std::collections::BTreeMap::<String, usize>::new();
+    loop {
+        outcomes.clear();
+        let mut open = 0;
+        for (order, _) in &orders {
+            let state: Value = client
+                .get(format!("{}/orders/{order}", stack.order.url))
+                .send()
+                .await?
+                .json()
+                .await?;
+            let status = state["status"].as_str().unwrap_or("?").to_owned();
+            let complete = status != "cancelled"
+                || (state["compensation"]["payment"] != "pending"
+                    && state["compensation"]["stock"] != "pending");
+            if status == "pending" || !complete {
+                open += 1;
+            }
+            let outcome = match state["cancel_reason"].as_str() {
+                Some(reason) => format!("cancelled_{reason}"),
+                None => status,
+            };
+            *outcomes.entry(outcome).or_default() += 1;
+        }
+        if open == 0 {
+            break;
+        }
+        anyhow::ensure!(
+            tokio::time::Instant::now() < deadline,
+            "{open} orders still open after 120s: {outcomes:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    eprintln!("e2e: 200 orders, outcomes {outcomes:?}");
+    for outcome in [
+        "confirmed",
+        "cancelled_customer",
+        "cancelled_payment_declined",
+        "cancelled_out_of_stock",
+    ] {
+        assert!(
+            outcomes.get(outcome).is_some_and(|n| *n > 0),
+            "no order ended {outcome}: {outcomes:?}"
+        );
+    }
+
+    let (clean, report) = tokio::task::block_in_place(|| stack.verify())?;
+    eprintln!("e2e: {}", report.trim());
+    assert!(clean, "sagactl verify found violations:\n{report}");
+    assert!(report.contains("200 orders, 0 violations"), "{report}");
+    stack.stop().await
+}

@@ -1,0 +1,5 @@
+//! The three services together on the real Kafka and PostgreSQL, each with its own
+//! database and the whole deployment on topics of its own, under concurrent load.
+
+mod concurrent;
+mod stack;

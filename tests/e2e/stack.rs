@@ -1,0 +1,154 @@
+//! A deployment of the three services in this process: fresh databases, a topic prefix
+//! and consumer groups of its own.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use messaging::KafkaConfig;
+use service_kit::{ServiceConfig, Shutdown};
+use test_support::TestDatabase;
+
+pub struct Service {
+    pub url: String,
+    pub group: String,
+    pub database: TestDatabase,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+pub struct Stack {
+    pub kafka: KafkaConfig,
+    pub order: Service,
+    pub payment: Service,
+    pub inventory: Service,
+    shutdown: Shutdown,
+}
+
+fn config(
+    kafka: &KafkaConfig,
+    database: &TestDatabase,
+    group: &str,
+    publish_twice: bool,
+) -> ServiceConfig {
+    ServiceConfig {
+        kafka_bootstrap_servers: kafka.bootstrap_servers.clone(),
+        kafka_topic_prefix: kafka.topic_prefix.clone(),
+        database_url: Some(database.url.clone()),
+        database_max_connections: 8,
+        otlp_endpoint: "none".to_owned(),
+        service_name: Some(group.to_owned()),
+        trace_sampling_ratio: 1.0,
+        http_addr: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+        outbox_batch_size: 1000,
+        outbox_retention_hours: 24,
+        outbox_publish_twice: publish_twice,
+        log_format: telemetry::LogFormat::Pretty,
+    }
+}
+
+impl Stack {
+    /// Starts order, payment and inventory; `publish_twice` makes every relay produce
+    /// each row twice, to prove the consumers' dedup under load.
+    pub async fn start(
+        label: &str,
+        publish_twice: bool,
+        deadline: Duration,
+    ) -> anyhow::Result<Self> {
+        let groups = [
+            test_support::unique_name("order"),
+            test_support::unique_name("payment"),
+            test_support::unique_name("inventory"),
+        ];
+        let kafka = test_support::isolated_kafka(
+            label,
+            &groups.iter().map(String::as_str).collect::<Vec<_>>(),
+        )
+        .await?;
+        let shutdown = Shutdown::new();
+
+        let database = TestDatabase::create(&format!("{label}_orders")).await?;
+        let resolved =
+            config(&kafka, &database, &groups[0], publish_twice).resolve(&order_service::SPEC);
+        let settings = order_service::OrderSettings {
+            saga_deadline: deadline,
+            snapshot_every: 10,
+        };
+        let app = order_service::build(resolved, settings, shutdown.clone()).await?;
+        let order = Service {
+            url: format!("http://{}", app.local_addr()),
+            group: groups[0].clone(),
+            database,
+            task: tokio::spawn(app.run()),
+        };
+
+        let database = TestDatabase::create(&format!("{label}_payments")).await?;
+        let resolved =
+            config(&kafka, &database, &groups[1], publish_twice).resolve(&payment_service::SPEC);
+        let app = payment_service::build(resolved, shutdown.clone()).await?;
+        let payment = Service {
+            url: format!("http://{}", app.local_addr()),
+            group: groups[1].clone(),
+            database,
+            task: tokio::spawn(app.run()),
+        };
+
+        let database = TestDatabase::create(&format!("{label}_inventory")).await?;
+        let resolved =
+            config(&kafka, &database, &groups[2], publish_twice).resolve(&inventory_service::SPEC);
+        let app = inventory_service::build(resolved, shutdown.clone()).await?;
+        let inventory = Service {
+            url: format!("http://{}", app.local_addr()),
+            group: groups[2].clone(),
+            database,
+            task: tokio::spawn(app.run()),
+        };
+        Ok(Self {
+            kafka,
+            order,
+            payment,
+            inventory,
+            shutdown,
+        })
+    }
+
+    /// `sagactl verify` against this deployment: its databases, topics and groups.
+    pub fn verify(&self) -> anyhow::Result<(bool, String)> {
+        let exe = std::env::current_exe()?;
+        let sagactl = exe
+            .parent()
+            .and_then(|d| d.parent())
+            .expect("target/<profile>")
+            .join("sagactl");
+        anyhow::ensure!(sagactl.exists(), "{} is not built", sagactl.display());
+        let output = std::process::Command::new(sagactl)
+            .args([
+                "--kafka",
+                &self.kafka.bootstrap_servers,
+                "--topic-prefix",
+                &self.kafka.topic_prefix,
+            ])
+            .arg("verify")
+            .args(["--orders-db", &self.order.database.url])
+            .args(["--payments-db", &self.payment.database.url])
+            .args(["--inventory-db", &self.inventory.database.url])
+            .args(["--order-group", &self.order.group])
+            .args(["--payment-group", &self.payment.group])
+            .args(["--inventory-group", &self.inventory.group])
+            .args(["--settle", "60"])
+            .output()?;
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        Ok((output.status.success(), text))
+    }
+
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.shutdown.trigger();
+        for service in [self.order, self.payment, self.inventory] {
+            tokio::time::timeout(Duration::from_secs(30), service.task).await???;
+            service.database.drop_database().await?;
+        }
+        Ok(())
+    }
+}
