@@ -10,7 +10,7 @@ use crate::stack::Stack;
 /// Customer, SKU, and whether the customer cancels: every outcome the saga has.
 fn order_mix(i: usize) -> (String, &'static str, bool) {
     match i % 8 {
-        0 | 1 | 2 => (format!("load-c-{:03}", i % 100), "load-sku-001", false),
+        0..=2 => (format!("load-c-{:03}", i % 100), "load-sku-001", false),
         3 => ("c-rich".to_owned(), "sku-widget", true),
         4 => (format!("load-c-declined-{}", i % 10), "load-sku-002", false),
         5 => ("c-poor".to_owned(), "sku-gadget", false),
