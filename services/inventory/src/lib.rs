@@ -31,7 +31,7 @@ pub const SPEC: ServiceSpec = ServiceSpec {
 };
 
 /// inventory's own tables (stock, reservations, movements) and the seeded SKUs.
-fn migrator() -> sqlx::migrate::Migrator {
+pub fn migrator() -> sqlx::migrate::Migrator {
     let mut migrator = sqlx::migrate!("./migrations");
     migrator.set_ignore_missing(true);
     migrator

@@ -35,7 +35,7 @@ pub const SPEC: ServiceSpec = ServiceSpec {
 };
 
 /// The order service's own tables (event store, snapshots, view, deadlines).
-fn migrator() -> sqlx::migrate::Migrator {
+pub fn migrator() -> sqlx::migrate::Migrator {
     let mut migrator = sqlx::migrate!("./migrations");
     migrator.set_ignore_missing(true);
     migrator

@@ -29,7 +29,7 @@ pub const SPEC: ServiceSpec = ServiceSpec {
 };
 
 /// payment's own tables (accounts, payments, ledger) and the seeded customers.
-fn migrator() -> sqlx::migrate::Migrator {
+pub fn migrator() -> sqlx::migrate::Migrator {
     let mut migrator = sqlx::migrate!("./migrations");
     migrator.set_ignore_missing(true);
     migrator
