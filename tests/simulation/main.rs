@@ -32,13 +32,13 @@ fn schedule(seed: u64, length: usize) -> Vec<u64> {
 }
 
 /// Runs a schedule; returns the actions taken and the first broken invariant, if any.
-fn run(choices: &[u64]) -> (Vec<Action>, Result<(), String>) {
-    let (taken, world) = play(choices);
+fn run(make: fn() -> World, choices: &[u64]) -> (Vec<Action>, Result<(), String>) {
+    let (taken, world) = play(make, choices);
     (taken, world.check())
 }
 
-fn play(choices: &[u64]) -> (Vec<Action>, World) {
-    let mut world = World::new();
+fn play(make: fn() -> World, choices: &[u64]) -> (Vec<Action>, World) {
+    let mut world = make();
     let mut taken = Vec::with_capacity(choices.len());
     for choice in choices {
         if let Some(action) = world.step(*choice) {
@@ -50,7 +50,7 @@ fn play(choices: &[u64]) -> (Vec<Action>, World) {
 }
 
 /// Removes chunks of the schedule while it still fails, then single choices.
-fn shrink(mut choices: Vec<u64>) -> Vec<u64> {
+fn shrink(make: fn() -> World, mut choices: Vec<u64>) -> Vec<u64> {
     let mut chunk = choices.len() / 2;
     while chunk >= 1 {
         let mut start = 0;
@@ -58,7 +58,7 @@ fn shrink(mut choices: Vec<u64>) -> Vec<u64> {
             let end = (start + chunk).min(choices.len());
             let mut candidate = choices.clone();
             candidate.drain(start..end);
-            if run(&candidate).1.is_err() {
+            if run(make, &candidate).1.is_err() {
                 choices = candidate;
             } else {
                 start += chunk;
@@ -88,7 +88,7 @@ fn every_invariant_holds_over_ten_thousand_seeded_schedules() {
     for n in 0..count {
         let seed = base.wrapping_add(n);
         let choices = schedule(seed, SCHEDULE_LENGTH);
-        let (taken, world) = play(&choices);
+        let (taken, world) = play(World::new, &choices);
         actions += taken.len();
         for outcome in world.outcomes() {
             *outcomes.entry(outcome).or_default() += 1;
@@ -97,8 +97,8 @@ fn every_invariant_holds_over_ten_thousand_seeded_schedules() {
             *kinds.entry(action.kind()).or_default() += 1;
         }
         if let Err(violation) = world.check() {
-            let shrunk = shrink(choices);
-            let (steps, shrunk_outcome) = run(&shrunk);
+            let shrunk = shrink(World::new, choices);
+            let (steps, shrunk_outcome) = run(World::new, &shrunk);
             let listing: Vec<String> = steps.iter().map(|a| format!("  {a:?}")).collect();
             panic!(
                 "seed {seed} breaks an invariant: {violation}\n\
@@ -145,20 +145,26 @@ fn every_invariant_holds_over_ten_thousand_seeded_schedules() {
     }
 }
 
+fn without_refunds() -> World {
+    World::new().without_refunds()
+}
+
 #[test]
-fn the_simulation_catches_a_broken_decider() {
-    // The checker must be able to fail: a world that forgets to refund is caught.
-    let mut failures = 0;
-    for seed in 0..200 {
-        let mut world = World::new().without_refunds();
-        for choice in schedule(seed, SCHEDULE_LENGTH) {
-            world.step(choice);
-        }
-        world.drain();
-        failures += usize::from(world.check().is_err());
-    }
+fn the_simulation_catches_a_broken_decider_and_shrinks_the_schedule() {
+    // The checker must be able to fail: a payment service that never refunds is caught,
+    // and its failing schedule shrinks to the few steps that matter.
+    let failing = (0..200)
+        .map(|seed| schedule(seed, SCHEDULE_LENGTH))
+        .find(|choices| run(without_refunds, choices).1.is_err())
+        .expect("a payment service that never refunds went unnoticed");
+    let (steps, _) = run(without_refunds, &failing);
+    let shrunk = shrink(without_refunds, failing);
+    let (shrunk_steps, outcome) = run(without_refunds, &shrunk);
+    assert!(outcome.is_err(), "the shrunk schedule still fails");
     assert!(
-        failures > 0,
-        "a payment service that never refunds went unnoticed"
+        shrunk_steps.len() < steps.len() && shrunk_steps.len() <= 10,
+        "shrunk from {} to {} steps: {shrunk_steps:?}",
+        steps.len(),
+        shrunk_steps.len()
     );
 }
