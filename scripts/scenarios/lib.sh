@@ -63,7 +63,9 @@ show() {
   $SAGACTL order show "$order" | sed 's/^/    /'
   step "history:"
   $SAGACTL order history "$order" | sed 's/^/    /'
-  local correlation
-  correlation=$(order_field "$order" "['correlation_id']")
-  step "trace: $JAEGER_URL/search?service=order-service&tags=%7B%22saga.correlation_id%22%3A%22$correlation%22%7D"
+  local trace_id
+  trace_id=$(order_field "$order" "['trace_id']")
+  step "trace $trace_id ($JAEGER_URL/trace/$trace_id):"
+  sleep 1 # spans leave the services in batches
+  $SAGACTL trace "$order" --jaeger-url "$JAEGER_URL" 2>&1 | sed 's/^/    /' || step "(the trace is not in Jaeger yet)"
 }

@@ -2,4 +2,6 @@
 //! database and the whole deployment on topics of its own, under concurrent load.
 
 mod concurrent;
+mod processes;
 mod stack;
+mod trace;

@@ -1,4 +1,7 @@
-//! Shared by the suites of this crate: polling helpers for eventually-true outcomes.
+//! Shared by the suites of this crate: polling helpers for eventually-true outcomes,
+//! and the message audit.
+
+pub mod audit;
 
 use std::future::Future;
 use std::time::{Duration, Instant};

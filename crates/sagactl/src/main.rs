@@ -42,8 +42,8 @@ enum Command {
     /// Show and re-queue outbox rows the relay parked.
     #[command(subcommand)]
     Outbox(cmd::outbox::OutboxCommand),
-    /// Print one saga's trace from Jaeger as a timeline [not yet available: issue #6].
-    Trace(cmd::pending::Pending),
+    /// Print one saga's trace from Jaeger as a timeline, beside the order's history.
+    Trace(cmd::trace::TraceArgs),
     /// Check the saga's invariants across the three databases (read-only), after settling.
     Verify(cmd::verify::VerifyArgs),
     /// Drive the running stack with orders and report latency [not yet available: issue #8].
@@ -74,7 +74,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Order(args) => cmd::order::run(args).await,
         Command::Dlq(command) => cmd::dlq::run(&kafka, command).await,
         Command::Outbox(command) => cmd::outbox::run(command).await,
-        Command::Trace(_) => cmd::pending::not_yet("trace", 6),
+        Command::Trace(args) => cmd::trace::run(args).await,
         Command::Verify(args) => cmd::verify::run(&kafka, args).await,
         Command::Load(_) => cmd::pending::not_yet("load", 8),
         Command::Bench(command) => cmd::bench::run(&kafka, command).await,

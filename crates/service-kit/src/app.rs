@@ -39,6 +39,8 @@ pub struct ServiceSpec {
 #[derive(Debug, Clone)]
 pub struct AppParts {
     pub service_name: String,
+    /// The consumer group (the service name unless `KAFKA_GROUP_ID` says otherwise).
+    pub consumer_group: String,
     pub pool: PgPool,
     pub kafka: KafkaConfig,
     pub producer: EventProducer,
@@ -92,6 +94,7 @@ impl App {
         });
         let parts = AppParts {
             service_name: config.service_name.clone(),
+            consumer_group: config.consumer_group.clone(),
             pool,
             kafka,
             producer,
@@ -114,7 +117,7 @@ impl App {
         tasks.spawn(monitor::run(
             parts.pool.clone(),
             parts.kafka.clone(),
-            parts.service_name.clone(),
+            parts.consumer_group.clone(),
             parts.shutdown.clone(),
         ));
         Ok(Self {
@@ -152,7 +155,7 @@ impl App {
         let parts = &self.parts;
         let consumer = messaging::consumer::ConsumerRuntime::new(
             &parts.kafka,
-            messaging::consumer::ConsumerConfig::new(parts.service_name.clone(), topics),
+            messaging::consumer::ConsumerConfig::new(parts.consumer_group.clone(), topics),
             handler,
             parts.pool.clone(),
             parts.producer.clone(),
@@ -178,7 +181,10 @@ impl App {
         let shutdown = self.parts.shutdown.clone();
         let addr = self.local_addr();
         tracing::info!(service = %self.parts.service_name, %addr, "Serving HTTP.");
-        let server = axum::serve(self.listener, self.routes).with_graceful_shutdown({
+        let routes = self
+            .routes
+            .layer(axum::middleware::from_fn(crate::http::trace_requests));
+        let server = axum::serve(self.listener, routes).with_graceful_shutdown({
             let shutdown = shutdown.clone();
             async move { shutdown.wait().await }
         });

@@ -43,6 +43,11 @@ pub struct ServiceConfig {
     #[arg(long, env = "OTEL_SERVICE_NAME")]
     pub service_name: Option<String>,
 
+    /// Kafka consumer group; the service name when unset (DESIGN.md §2). Its `.retry`
+    /// and `.dlq` topics are named after it.
+    #[arg(long, env = "KAFKA_GROUP_ID")]
+    pub kafka_group_id: Option<String>,
+
     /// Fraction of new traces sampled (1.0 traces every saga).
     #[arg(long, env = "OTEL_TRACES_SAMPLER_ARG", default_value_t = 1.0)]
     pub trace_sampling_ratio: f64,
@@ -81,6 +86,7 @@ pub struct Resolved {
     pub database_url: String,
     pub database_max_connections: u32,
     pub service_name: String,
+    pub consumer_group: String,
     pub http_addr: SocketAddr,
     pub telemetry: TelemetryConfig,
     pub relay: outbox::RelayConfig,
@@ -110,6 +116,10 @@ impl ServiceConfig {
                 .clone()
                 .unwrap_or_else(|| format!("postgres://postgres@127.0.0.1:5432/{}", spec.database)),
             database_max_connections: self.database_max_connections,
+            consumer_group: self
+                .kafka_group_id
+                .clone()
+                .unwrap_or_else(|| service_name.clone()),
             service_name,
             http_addr: self
                 .http_addr

@@ -33,3 +33,61 @@ pub fn openapi(document: &'static str) -> Router {
         get(move || async move { ([(header::CONTENT_TYPE, "application/json")], document) }),
     )
 }
+
+/// Reads W3C trace context from request headers.
+struct RequestHeaders<'a>(&'a axum::http::HeaderMap);
+
+impl opentelemetry::propagation::Extractor for RequestHeaders<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(|k| k.as_str()).collect()
+    }
+}
+
+/// Paths too frequent and too dull to trace.
+const UNTRACED: [&str; 4] = ["/healthz", "/readyz", "/metrics", "/openapi.json"];
+
+/// A server span per request (OpenTelemetry HTTP conventions), the child of the
+/// caller's `traceparent` when it sends one: where a saga's trace begins.
+pub async fn trace_requests(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    use opentelemetry::global;
+    use tracing::Instrument;
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+    let path = request.uri().path().to_owned();
+    if UNTRACED.contains(&path.as_str()) {
+        return next.run(request).await;
+    }
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| path.clone());
+    let method = request.method().clone();
+    let span = tracing::info_span!(
+        "request",
+        otel.name = format!("{method} {route}"),
+        otel.kind = "server",
+        http.request.method = %method,
+        http.route = %route,
+        url.path = %path,
+        http.response.status_code = tracing::field::Empty,
+        saga.correlation_id = tracing::field::Empty,
+        otel.status_code = tracing::field::Empty,
+    );
+    let parent = global::get_text_map_propagator(|p| p.extract(&RequestHeaders(request.headers())));
+    let _ = span.set_parent(parent);
+    let response = next.run(request).instrument(span.clone()).await;
+    let status = response.status();
+    span.record("http.response.status_code", status.as_u16());
+    if status.is_server_error() {
+        span.record("otel.status_code", "ERROR");
+    }
+    response
+}

@@ -419,7 +419,17 @@ impl<H: Handler> ConsumerRuntime<H> {
             messaging.operation = "publish",
             messaging.destination.name = %topic,
             dlq.error_class = failure.class.as_str(),
+            saga.correlation_id = tracing::field::Empty,
         );
+        if let Some(correlation) = message
+            .headers()
+            .and_then(|h| crate::headers::last_value(h, contracts::headers::CORRELATION_ID))
+        {
+            span.record(
+                "saga.correlation_id",
+                String::from_utf8_lossy(correlation).as_ref(),
+            );
+        }
         let _ = span.set_parent(message.headers().map(extract_context).unwrap_or_default());
         let sent = self
             .producer

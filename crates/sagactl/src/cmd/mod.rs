@@ -5,4 +5,5 @@ pub(crate) mod order;
 pub(crate) mod outbox;
 pub(crate) mod pending;
 pub(crate) mod topics;
+pub(crate) mod trace;
 pub(crate) mod verify;

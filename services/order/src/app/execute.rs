@@ -95,6 +95,7 @@ impl OrderService {
 
     /// Load, decide, append, and in the same transaction the view, the deadline and
     /// the outbox. A [`StoreError::Conflict`] means: roll back and try again.
+    #[tracing::instrument(name = "order command", skip_all, fields(order.id = %order_id, command = command.name()))]
     pub async fn execute(
         &self,
         tx: &mut PgConnection,

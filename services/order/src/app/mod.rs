@@ -2,5 +2,7 @@
 //! read model, the saga deadline and the outbox rows.
 
 mod execute;
+mod join;
 
 pub use execute::{Cause, Executed, OrderService, ServiceError, to_published};
+pub use join::join_saga;

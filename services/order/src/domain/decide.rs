@@ -46,6 +46,24 @@ pub enum Command {
     Ship { tracking_number: String },
 }
 
+impl Command {
+    /// A short name, for spans and logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Create { .. } => "create",
+            Command::RecordPayment { .. } => "record_payment",
+            Command::RecordPaymentFailure { .. } => "record_payment_failure",
+            Command::RecordStockReserved => "record_stock_reserved",
+            Command::RecordStockFailure => "record_stock_failure",
+            Command::RecordRefund { .. } => "record_refund",
+            Command::RecordRelease { .. } => "record_release",
+            Command::Expire => "expire",
+            Command::Cancel => "cancel",
+            Command::Ship { .. } => "ship",
+        }
+    }
+}
+
 /// A user command refused by the order's state.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DomainError {

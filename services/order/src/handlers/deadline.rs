@@ -8,7 +8,7 @@ use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use super::saga::lock_saga_row;
-use crate::app::{Cause, OrderService};
+use crate::app::{Cause, OrderService, join_saga};
 use crate::domain::Command;
 use crate::store::deadlines;
 
@@ -38,7 +38,10 @@ pub async fn expire_due(service: &OrderService) -> anyhow::Result<usize> {
     let due = deadlines::due(&service.pool, chrono::Utc::now(), 100).await?;
     let mut expired = 0;
     for order_id in due {
-        let span = tracing::info_span!("saga deadline", order.id = %order_id);
+        let timer = tracing::info_span!("saga deadline timer", order.id = %order_id);
+        let span = join_saga(&service.pool, order_id, "order deadline")
+            .instrument(timer)
+            .await?;
         let done = async {
             let mut tx = service.pool.begin().await?;
             lock_saga_row(&mut tx, order_id).await?;

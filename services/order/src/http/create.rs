@@ -155,6 +155,9 @@ pub async fn create(
         .map_err(ApiError::from)?;
     tx.commit().await?;
     service.wakeup.notify();
+    if let Some(correlation_id) = executed.correlation_id {
+        tracing::Span::current().record("saga.correlation_id", correlation_id.to_string());
+    }
     metrics::counter!("orders_created_total").increment(1);
     Ok((
         StatusCode::ACCEPTED,

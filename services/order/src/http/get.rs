@@ -57,5 +57,15 @@ pub async fn get(
     };
     let order = order.ok_or_else(ApiError::not_found)?;
     let first = event_store::first_metadata(&mut conn, order_id).await?;
-    Ok(Json(order_json(&order, first.map(|m| m.correlation_id))))
+    let trace_id = first.as_ref().and_then(|m| trace_id(&m.trace));
+    let mut body = order_json(&order, first.map(|m| m.correlation_id));
+    body["trace_id"] = trace_id.map_or(Value::Null, Value::from);
+    Ok(Json(body))
+}
+
+/// The saga's trace id, from the root context kept with the order's first event.
+fn trace_id(trace: &std::collections::BTreeMap<String, String>) -> Option<String> {
+    let traceparent = trace.get(contracts::headers::TRACEPARENT)?;
+    let id = traceparent.split('-').nth(1)?;
+    (id.len() == 32 && id != "00000000000000000000000000000000").then(|| id.to_owned())
 }

@@ -6,12 +6,13 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use serde::Deserialize;
 use serde_json::Value;
+use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use super::create::parse_json;
 use super::get::order_json;
 use super::{ApiError, parse_order_id};
-use crate::app::{Cause, OrderService};
+use crate::app::{Cause, OrderService, join_saga};
 use crate::domain::Command;
 
 #[derive(Debug, Deserialize)]
@@ -28,14 +29,18 @@ pub async fn ship(
 ) -> Result<Json<Value>, ApiError> {
     let order_id = parse_order_id(&id)?;
     let request: ShipOrder = parse_json(&headers, &body)?;
+    let span = join_saga(&service.pool, order_id, "order ship").await?;
     let cause = Cause {
         causation_id: None,
-        trace: tracing::Span::current().context(),
+        trace: span.context(),
     };
     let command = Command::Ship {
         tracking_number: request.tracking_number,
     };
-    let executed = service.run(order_id, command, &cause).await??;
+    let executed = service
+        .run(order_id, command, &cause)
+        .instrument(span)
+        .await??;
     let order = executed.order.ok_or_else(ApiError::not_found)?;
     Ok(Json(order_json(&order, executed.correlation_id)))
 }

@@ -158,13 +158,16 @@ pub async fn first_metadata(
     Ok(metadata.map(|m| m.0))
 }
 
-/// The latest event's id, the causation of work started by a request or a timer.
+/// The `ce_id` of the order's latest *published* event: the causation of work started
+/// by a request or a timer (DESIGN.md §3), so causation chains stay on the wire.
 pub async fn latest_event_id(
     conn: &mut PgConnection,
     order_id: OrderId,
 ) -> Result<Option<Uuid>, StoreError> {
     let id: Option<String> = sqlx::query_scalar(
-        "SELECT metadata->>'event_id' FROM order_events WHERE order_id = $1 ORDER BY version DESC LIMIT 1",
+        "SELECT metadata->>'event_id' FROM order_events
+         WHERE order_id = $1 AND event_type IN ('order.created', 'order.confirmed', 'order.cancelled', 'order.shipped')
+         ORDER BY version DESC LIMIT 1",
     )
     .bind(order_id.0)
     .fetch_optional(&mut *conn)
