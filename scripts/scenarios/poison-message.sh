@@ -12,7 +12,8 @@ $SAGACTL inject --topic order-events --key "$key" --value '{"order_id": "not jso
 step "injected a malformed order.created with key $key"
 
 deadline=$((SECONDS + SCENARIO_TIMEOUT))
-until $SAGACTL dlq list --group payment-service | grep -q poison; do
+# (Captured first: `grep -q` on a pipe would close it under sagactl's feet.)
+until listing=$($SAGACTL dlq list --group payment-service) && [[ $listing == *poison* ]]; do
   [ $SECONDS -lt $deadline ] || fail "the malformed message did not reach payment-service.dlq"
   sleep 0.5
 done
