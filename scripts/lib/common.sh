@@ -104,3 +104,16 @@ start_detached() {
   echo $! >"$run/$name.pid"
   echo "$marker" >"$run/$name.marker"
 }
+
+# python_tools: a virtualenv in the cache with the Python checkers the scripts use
+# (check-jsonschema, PyYAML, openapi-spec-validator); prints its bin directory.
+python_tools() {
+  local venv="$SAGA_CACHE/venv"
+  if [ ! -x "$venv/bin/openapi-spec-validator" ] || [ ! -x "$venv/bin/check-jsonschema" ] \
+    || ! "$venv/bin/python" -c "import yaml" 2>/dev/null; then
+    say "Installing check-jsonschema, PyYAML and openapi-spec-validator from PyPI into $venv ..."
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check check-jsonschema pyyaml openapi-spec-validator >&2
+  fi
+  echo "$venv/bin"
+}

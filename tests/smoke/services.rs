@@ -58,6 +58,15 @@ where
     assert_eq!(checks["checks"]["postgres"], "ok");
     assert_eq!(checks["checks"]["kafka"], "ok");
 
+    let (status, body) = get(&format!("{base}/openapi.json")).await?;
+    assert_eq!(status, 200);
+    let document: serde_json::Value = serde_json::from_str(&body)?;
+    assert_eq!(
+        document["info"]["title"], spec.name,
+        "the document is the service's own"
+    );
+    assert!(document["paths"]["/readyz"].is_object());
+
     let (status, body) = get(&format!("{base}/metrics")).await?;
     assert_eq!(status, 200);
     assert!(body.contains("saga_build_info"), "metrics: {body}");

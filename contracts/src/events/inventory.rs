@@ -6,14 +6,14 @@ use uuid::Uuid;
 use super::{LineItem, OrderId, topic_event};
 use crate::topics::INVENTORY_EVENTS;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StockReserved {
     pub order_id: OrderId,
     pub reservation_id: Uuid,
     pub items: Vec<LineItem>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StockReservationFailed {
     pub order_id: OrderId,
     pub reason: StockFailureReason,
@@ -22,13 +22,13 @@ pub struct StockReservationFailed {
 }
 
 /// The answer to every `OrderCancelled`: `items` is empty when nothing was held.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StockReleased {
     pub order_id: OrderId,
     pub items: Vec<LineItem>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum StockFailureReason {
     OutOfStock,

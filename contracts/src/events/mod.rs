@@ -26,7 +26,19 @@ pub use payment::{
 use crate::codec::{DecodeError, EventType};
 
 /// The saga's key: every message about an order is keyed by its id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(transparent)]
 pub struct OrderId(pub Uuid);
 
@@ -58,7 +70,7 @@ impl std::str::FromStr for OrderId {
 }
 
 /// Money is integer cents in one currency.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum Currency {
     #[serde(rename = "EUR")]
     Eur,
@@ -73,7 +85,7 @@ impl Currency {
 }
 
 /// One line of an order, carried from the order through payment to inventory.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LineItem {
     pub sku: String,
     pub quantity: u32,
@@ -159,6 +171,14 @@ macro_rules! topic_event {
         impl $enum {
             /// Every `(type name, current version)` this topic carries.
             pub const CATALOGUE: &'static [(&'static str, u32)] = &[$(($name, $version)),+];
+
+            /// `(type name, version, payload type, payload schema)` of every event, for
+            /// the AsyncAPI document.
+            pub fn message_schemas(
+                generator: &mut schemars::SchemaGenerator,
+            ) -> Vec<(&'static str, u32, &'static str, schemars::Schema)> {
+                vec![$(($name, $version, stringify!($payload), generator.subschema_for::<$payload>())),+]
+            }
         }
 
         impl $crate::events::TopicEvent for $enum {

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::{Currency, LineItem, OrderId, topic_event};
 use crate::topics::ORDER_EVENTS;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OrderCreated {
     pub order_id: OrderId,
     pub customer_id: String,
@@ -14,26 +14,26 @@ pub struct OrderCreated {
     pub currency: Currency,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OrderConfirmed {
     pub order_id: OrderId,
 }
 
 /// The one trigger of compensation, whatever the cause.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OrderCancelled {
     pub order_id: OrderId,
     pub reason: CancelReason,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OrderShipped {
     pub order_id: OrderId,
     pub tracking_number: String,
 }
 
 /// Why an order was cancelled: a business outcome, never an error.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CancelReason {
     PaymentDeclined,

@@ -7,7 +7,7 @@ use super::{Currency, LineItem, OrderId, topic_event};
 use crate::topics::PAYMENT_EVENTS;
 
 /// Carries the order's lines so that inventory needs nothing but this event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PaymentCompleted {
     pub order_id: OrderId,
     pub payment_id: Uuid,
@@ -17,7 +17,7 @@ pub struct PaymentCompleted {
     pub items: Vec<LineItem>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PaymentFailed {
     pub order_id: OrderId,
     pub reason: PaymentFailureReason,
@@ -25,14 +25,14 @@ pub struct PaymentFailed {
 
 /// The answer to every `OrderCancelled`: `amount_cents` is 0 and `payment_id` null
 /// when nothing was captured, so the order can tell its compensation is complete.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PaymentRefunded {
     pub order_id: OrderId,
     pub payment_id: Option<Uuid>,
     pub amount_cents: i64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PaymentFailureReason {
     InsufficientFunds,

@@ -1,5 +1,6 @@
 //! The wire format as other services and older builds see it.
 
+mod asyncapi;
 mod fixtures;
 mod roundtrip;
 mod topics_file;
