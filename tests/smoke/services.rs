@@ -78,14 +78,22 @@ where
         for method in operations.as_object().expect("operations").keys() {
             let request = match method.as_str() {
                 "get" => client.get(format!("{base}{concrete}")),
-                "post" => client.post(format!("{base}{concrete}")).json(&serde_json::json!({})),
+                "post" => client
+                    .post(format!("{base}{concrete}"))
+                    .json(&serde_json::json!({})),
                 other => panic!("{other} {path} is documented; the test knows get and post"),
             };
             let response = request.send().await?;
             let status = response.status().as_u16();
             let body = response.text().await?;
-            assert!(status != 404 || body.contains("\"error\""), "{method} {path} is documented but not served");
-            assert_ne!(status, 405, "{method} {path} is documented with the wrong method");
+            assert!(
+                status != 404 || body.contains("\"error\""),
+                "{method} {path} is documented but not served"
+            );
+            assert_ne!(
+                status, 405,
+                "{method} {path} is documented with the wrong method"
+            );
         }
     }
 
