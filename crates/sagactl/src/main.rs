@@ -46,8 +46,8 @@ enum Command {
     Trace(cmd::trace::TraceArgs),
     /// Check the saga's invariants across the three databases (read-only), after settling.
     Verify(cmd::verify::VerifyArgs),
-    /// Drive the running stack with orders and report latency [not yet available: issue #8].
-    Load(cmd::pending::Pending),
+    /// Drive the running stack with orders at a steady rate; report sagas/s and latency.
+    Load(cmd::load::LoadArgs),
     /// Put one raw message on a topic, marked test-injected (scenarios, fault tests).
     Inject(cmd::inject::InjectArgs),
     /// Benchmarks (the outbox relay against its baselines).
@@ -76,7 +76,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Outbox(command) => cmd::outbox::run(command).await,
         Command::Trace(args) => cmd::trace::run(args).await,
         Command::Verify(args) => cmd::verify::run(&kafka, args).await,
-        Command::Load(_) => cmd::pending::not_yet("load", 8),
+        Command::Load(args) => cmd::load::run(&kafka, args).await,
         Command::Bench(command) => cmd::bench::run(&kafka, command).await,
         Command::Inject(args) => cmd::inject::run(&kafka, args).await,
     }
