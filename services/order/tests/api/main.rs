@@ -4,6 +4,7 @@
 mod bad_input;
 mod concurrency;
 mod deadline;
+mod fuzz;
 mod history;
 mod saga;
 mod support;

@@ -1,0 +1,144 @@
+//! Property-based fuzzing of the order API: random JSON, wrong types, huge numbers,
+//! unicode and oversized bodies never crash the service or leak a 5xx; every refusal is
+//! a 4xx with a JSON error.
+
+use std::time::Duration;
+
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
+use serde_json::{Value, json};
+use test_support::TestDatabase;
+
+use crate::support::{settings, start, valid_order};
+
+/// Any JSON value, nested a little, with the awkward corners: huge and negative
+/// numbers, floats, unicode and control characters, empty containers.
+fn any_json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<u64>().prop_map(Value::from),
+        (-1e300f64..1e300).prop_map(Value::from),
+        ".{0,40}".prop_map(Value::from),
+    ];
+    leaf.prop_recursive(3, 24, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            prop::collection::btree_map(".{0,12}", inner, 0..6)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+/// A valid order with one field replaced by anything.
+fn mutated_order() -> impl Strategy<Value = Value> {
+    let fields = prop_oneof![
+        Just(vec!["customer_id"]),
+        Just(vec!["items"]),
+        Just(vec!["currency"]),
+        Just(vec!["items", "0", "sku"]),
+        Just(vec!["items", "0", "quantity"]),
+        Just(vec!["items", "0", "unit_price_cents"]),
+        Just(vec!["extra"]),
+    ];
+    (fields, any_json()).prop_map(|(path, value)| {
+        let mut order = valid_order();
+        let mut target = &mut order;
+        for (i, key) in path.iter().enumerate() {
+            if i + 1 == path.len() {
+                match key.parse::<usize>() {
+                    Ok(index) => target[index] = value.clone(),
+                    Err(_) => target[*key] = value.clone(),
+                }
+            } else {
+                target = match key.parse::<usize>() {
+                    Ok(index) => &mut target[index],
+                    Err(_) => &mut target[*key],
+                };
+            }
+        }
+        order
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_bodies_never_crash_the_api_and_every_refusal_is_a_json_4xx() -> anyhow::Result<()> {
+    let database = TestDatabase::create("order_fuzz").await?;
+    let app = start(&database, settings(Duration::from_secs(60))).await?;
+    let base = app.base.clone();
+    let handle = tokio::runtime::Handle::current();
+
+    let cases = std::env::var("FUZZ_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(300);
+    let mut runner = TestRunner::new(Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    // Strategies are built on the blocking thread: they are not Send.
+    let outcome = tokio::task::spawn_blocking(move || {
+        let bodies = prop_oneof![
+            3 => mutated_order().prop_map(|v| v.to_string().into_bytes()),
+            1 => any_json().prop_map(|v| v.to_string().into_bytes()),
+            1 => prop::collection::vec(any::<u8>(), 0..512),
+            1 => (0usize..3).prop_map(|n| {
+                // Around the 64 KiB limit.
+                let size = [60 * 1024, 64 * 1024 + 1, 200 * 1024][n];
+                format!("{{\"customer_id\": \"{}\"}}", "x".repeat(size)).into_bytes()
+            }),
+        ];
+        let paths = prop_oneof![
+            Just("/orders".to_owned()),
+            Just("/orders/00000000-0000-0000-0000-000000000000/ship".to_owned()),
+            Just("/orders/not-an-id/cancel".to_owned()),
+            ".{0,20}".prop_map(|s| format!("/orders/{}/ship", urlencode(&s))),
+        ];
+        runner.run(&(paths, bodies), |(path, body)| {
+            let (status, answer) = handle.block_on(async {
+                let response = reqwest::Client::new()
+                    .post(format!("{base}{path}"))
+                    .header("content-type", "application/json")
+                    .body(body.clone())
+                    .send()
+                    .await
+                    .expect("the service answers");
+                let status = response.status().as_u16();
+                (status, response.text().await.unwrap_or_default())
+            });
+            prop_assert!(
+                status < 500,
+                "{status} for {path} with {} bytes: {answer}",
+                body.len()
+            );
+            if status >= 400 {
+                let error: Value = serde_json::from_str(&answer)
+                    .map_err(|_| TestCaseError::fail(format!("not JSON: {answer}")))?;
+                prop_assert!(error["error"].is_string(), "no error message: {answer}");
+            }
+            Ok(())
+        })
+    })
+    .await?;
+    outcome.map_err(|e| anyhow::anyhow!("{e}"))?;
+
+    // Still serving, and still correct, after all that.
+    let (status, created) = app.post("/orders", &json!(valid_order())).await?;
+    assert_eq!(status, 202, "{created}");
+    app.stop().await?;
+    database.drop_database().await
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
