@@ -183,6 +183,7 @@ impl App {
         tracing::info!(service = %self.parts.service_name, %addr, "Serving HTTP.");
         let routes = self
             .routes
+            .fallback(crate::http::no_route)
             .layer(axum::middleware::from_fn(crate::http::trace_requests));
         let server = axum::serve(self.listener, routes).with_graceful_shutdown({
             let shutdown = shutdown.clone();

@@ -16,6 +16,11 @@ pub fn json_error(status: StatusCode, field: Option<&str>, message: impl Into<St
         .into_response()
 }
 
+/// Any path no route serves: a JSON 404 like every other refusal.
+pub async fn no_route() -> Response {
+    json_error(StatusCode::NOT_FOUND, None, "no such route")
+}
+
 /// A 503 for a failure on the server's side: logged, never leaked to the client.
 pub fn unavailable(err: &dyn std::fmt::Display) -> Response {
     tracing::error!(error = %err, "A request failed on the server's side.");
