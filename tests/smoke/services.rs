@@ -97,6 +97,19 @@ where
         }
     }
 
+    // Refusals the router makes itself are JSON like the handlers' own.
+    let (status, body) = get(&format!("{base}/no/such/route")).await?;
+    assert_eq!(
+        (status, body.contains("no such route")),
+        (404, true),
+        "{body}"
+    );
+    let response = client.delete(format!("{base}/healthz")).send().await?;
+    let status = response.status().as_u16();
+    let refusal: serde_json::Value = response.json().await?;
+    assert_eq!(status, 405);
+    assert!(refusal["error"].is_string(), "{refusal}");
+
     let (status, body) = get(&format!("{base}/metrics")).await?;
     assert_eq!(status, 200);
     assert!(body.contains("saga_build_info"), "metrics: {body}");

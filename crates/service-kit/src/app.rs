@@ -184,6 +184,7 @@ impl App {
         let routes = self
             .routes
             .fallback(crate::http::no_route)
+            .method_not_allowed_fallback(crate::http::wrong_method)
             .layer(axum::middleware::from_fn(crate::http::trace_requests));
         let server = axum::serve(self.listener, routes).with_graceful_shutdown({
             let shutdown = shutdown.clone();

@@ -21,6 +21,15 @@ pub async fn no_route() -> Response {
     json_error(StatusCode::NOT_FOUND, None, "no such route")
 }
 
+/// A path served, but not for this method: a JSON 405 (axum's own has an empty body).
+pub async fn wrong_method() -> Response {
+    json_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        None,
+        "method not allowed on this route",
+    )
+}
+
 /// A 503 for a failure on the server's side: logged, never leaked to the client.
 pub fn unavailable(err: &dyn std::fmt::Display) -> Response {
     tracing::error!(error = %err, "A request failed on the server's side.");
