@@ -84,6 +84,9 @@ pub struct ConsumerConfig {
     pub group: String,
     /// The saga topics this service reacts to.
     pub topics: Vec<String>,
+    /// `group.instance.id`: static membership, so a restarted replica is given its
+    /// partitions back at once instead of stalling the group for a session timeout.
+    pub instance_id: Option<String>,
     /// Most messages in one batch transaction.
     pub batch_size: usize,
     /// Handler-error retries before a message is dead-lettered.
@@ -104,6 +107,7 @@ impl ConsumerConfig {
         Self {
             group: group.into(),
             topics: topics.iter().map(|t| (*t).to_owned()).collect(),
+            instance_id: None,
             batch_size: 100,
             handler_retries: 3,
             handler_backoff: Duration::from_millis(200),

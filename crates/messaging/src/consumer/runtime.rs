@@ -104,11 +104,17 @@ impl<H: Handler> ConsumerRuntime<H> {
         producer: EventProducer,
     ) -> Result<Self, rdkafka::error::KafkaError> {
         let mut client = kafka.consumer(&config.group);
+        if let Some(instance) = &config.instance_id {
+            client.set("group.instance.id", instance);
+        }
         for (key, value) in &config.client_overrides {
             client.set(key, value);
         }
-        let consumer: StreamConsumer<SagaConsumerContext> =
-            client.create_with_context(SagaConsumerContext)?;
+        let health = ConsumerHealth::default();
+        let context = SagaConsumerContext {
+            paused: Arc::clone(&health.paused),
+        };
+        let consumer: StreamConsumer<SagaConsumerContext> = client.create_with_context(context)?;
         let subscriptions = config.subscriptions(kafka);
         let topics: Vec<&str> = subscriptions.iter().map(String::as_str).collect();
         consumer.subscribe(&topics)?;
@@ -120,7 +126,7 @@ impl<H: Handler> ConsumerRuntime<H> {
             pool,
             consumer: Arc::new(consumer),
             producer,
-            health: ConsumerHealth::default(),
+            health,
             pause: None,
             backoff,
             last_lag: Instant::now(),
@@ -504,8 +510,8 @@ impl<H: Handler> ConsumerRuntime<H> {
         tracing::warn!(error = %err, retry_in_ms = self.backoff.as_millis() as u64, "Infrastructure unavailable; pausing consumption.");
         self.backoff = (self.backoff * 2).min(self.config.max_backoff);
         self.pause = Some(pause);
+        self.health.paused.store(true, Ordering::SeqCst);
         self.pause_assignment();
-        self.health.paused.store(true, Ordering::Relaxed);
         metrics::counter!("consumer_pauses_total", "group" => self.config.group.clone())
             .increment(1);
     }
@@ -544,26 +550,50 @@ impl<H: Handler> ConsumerRuntime<H> {
             self.pause_assignment();
             return;
         }
+        let assignment = match self.consumer.assignment() {
+            Ok(assignment) => assignment,
+            Err(err) => {
+                tracing::warn!(error = %err, "Reading the assignment failed; still paused.");
+                return;
+            }
+        };
+        // Resume first, then seek: a seek on a paused partition can be overtaken by the
+        // resume's fetch start (librdkafka #2190). New assignments resume by themselves
+        // from here on (see the context's post_rebalance).
+        self.health.paused.store(false, Ordering::SeqCst);
+        if let Err(err) = self.consumer.resume(&assignment) {
+            tracing::warn!(error = %err, "Resuming partitions failed.");
+        }
         let pause = self.pause.take().expect("checked above");
+        let assigned = assignment.to_topic_map();
+        let mut unsought = BTreeMap::new();
         for ((topic, partition), offset) in &pause.seek_to {
+            if !assigned.contains_key(&(topic.clone(), *partition)) {
+                // Revoked meanwhile: whoever owns it now starts at the committed offset,
+                // which is at or before this one.
+                continue;
+            }
             if let Err(err) = self.consumer.seek(
                 topic,
                 *partition,
                 Offset::Offset(*offset),
                 Duration::from_secs(5),
             ) {
-                tracing::debug!(error = %err, topic, partition, "Seek refused (partition revoked?).");
+                tracing::warn!(error = %err, topic, partition, "Seek refused; staying paused.");
+                unsought.insert((topic.clone(), *partition), *offset);
             }
         }
-        match self.consumer.assignment() {
-            Ok(assignment) => {
-                if let Err(err) = self.consumer.resume(&assignment) {
-                    tracing::warn!(error = %err, "Resuming partitions failed.");
-                }
-            }
-            Err(err) => tracing::warn!(error = %err, "Reading the assignment failed."),
+        if !unsought.is_empty() {
+            // The messages held back were fetched already: without the seek they would
+            // be skipped. Pause again and retry the whole resume shortly.
+            self.pause = Some(Pause {
+                resume_at: Instant::now() + Duration::from_secs(1),
+                seek_to: pause.seek_to,
+            });
+            self.health.paused.store(true, Ordering::SeqCst);
+            self.pause_assignment();
+            return;
         }
-        self.health.paused.store(false, Ordering::Relaxed);
         tracing::info!(partitions = pause.seek_to.len(), "Resuming consumption.");
     }
 }
