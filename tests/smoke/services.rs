@@ -22,6 +22,7 @@ fn config_for(spec: &ServiceSpec, database_url: &str) -> Resolved {
         // A group and topics of its own: never a member of a running stack's groups.
         service_name: Some(test_support::unique_name(spec.name)),
         kafka_group_id: None,
+        kafka_group_instance_id: None,
         trace_sampling_ratio: 1.0,
         http_addr: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
         outbox_batch_size: 1000,

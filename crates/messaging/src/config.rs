@@ -68,6 +68,10 @@ impl KafkaConfig {
             .set("auto.commit.interval.ms", "1000")
             .set("enable.auto.offset.store", "false")
             .set("enable.partition.eof", "false")
+            // A member that died is noticed in 10 s, not 45: until then an eager
+            // rebalance holds every partition of the group.
+            .set("session.timeout.ms", "10000")
+            .set("heartbeat.interval.ms", "2000")
             // A subscribed topic created after start-up is picked up in seconds, not
             // at librdkafka's default five-minute metadata refresh.
             .set("topic.metadata.refresh.interval.ms", "5000");

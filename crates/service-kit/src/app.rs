@@ -41,6 +41,8 @@ pub struct AppParts {
     pub service_name: String,
     /// The consumer group (the service name unless `KAFKA_GROUP_ID` says otherwise).
     pub consumer_group: String,
+    /// Static membership (`KAFKA_GROUP_INSTANCE_ID`), when set.
+    pub consumer_instance_id: Option<String>,
     pub pool: PgPool,
     pub kafka: KafkaConfig,
     pub producer: EventProducer,
@@ -95,6 +97,7 @@ impl App {
         let parts = AppParts {
             service_name: config.service_name.clone(),
             consumer_group: config.consumer_group.clone(),
+            consumer_instance_id: config.consumer_instance_id.clone(),
             pool,
             kafka,
             producer,
@@ -155,7 +158,10 @@ impl App {
         let parts = &self.parts;
         let consumer = messaging::consumer::ConsumerRuntime::new(
             &parts.kafka,
-            messaging::consumer::ConsumerConfig::new(parts.consumer_group.clone(), topics),
+            messaging::consumer::ConsumerConfig {
+                instance_id: parts.consumer_instance_id.clone(),
+                ..messaging::consumer::ConsumerConfig::new(parts.consumer_group.clone(), topics)
+            },
             handler,
             parts.pool.clone(),
             parts.producer.clone(),

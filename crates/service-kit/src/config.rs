@@ -48,6 +48,13 @@ pub struct ServiceConfig {
     #[arg(long, env = "KAFKA_GROUP_ID")]
     pub kafka_group_id: Option<String>,
 
+    /// Static group membership (KIP-345): a name stable across restarts of this replica
+    /// and unique among the group's replicas (a pod or container name). A replica that
+    /// restarts within the session timeout gets its partitions back without a
+    /// rebalance, so a crash stalls no other member. Unset: dynamic membership.
+    #[arg(long, env = "KAFKA_GROUP_INSTANCE_ID")]
+    pub kafka_group_instance_id: Option<String>,
+
     /// Fraction of new traces sampled (1.0 traces every saga).
     #[arg(long, env = "OTEL_TRACES_SAMPLER_ARG", default_value_t = 1.0)]
     pub trace_sampling_ratio: f64,
@@ -87,6 +94,7 @@ pub struct Resolved {
     pub database_max_connections: u32,
     pub service_name: String,
     pub consumer_group: String,
+    pub consumer_instance_id: Option<String>,
     pub http_addr: SocketAddr,
     pub telemetry: TelemetryConfig,
     pub relay: outbox::RelayConfig,
@@ -120,6 +128,10 @@ impl ServiceConfig {
                 .kafka_group_id
                 .clone()
                 .unwrap_or_else(|| service_name.clone()),
+            consumer_instance_id: self
+                .kafka_group_instance_id
+                .clone()
+                .filter(|id| !id.is_empty()),
             service_name,
             http_addr: self
                 .http_addr

@@ -37,6 +37,7 @@ pub async fn start(database: &TestDatabase, settings: OrderSettings) -> anyhow::
         otlp_endpoint: "none".to_owned(),
         service_name: Some(group),
         kafka_group_id: None,
+        kafka_group_instance_id: None,
         trace_sampling_ratio: 1.0,
         http_addr: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
         outbox_batch_size: 1000,
