@@ -165,16 +165,23 @@ pub(crate) async fn run(kafka: &KafkaConfig, args: LoadArgs) -> anyhow::Result<(
     };
     let tally = Arc::new(Mutex::new(Tally::default()));
 
-    // Terminal events, observed on order-events from now on.
-    let mut client = kafka.consumer(&format!("sagactl-load-{}", Uuid::now_v7().simple()));
-    client.set("auto.offset.reset", "latest");
-    let consumer: StreamConsumer = client.create()?;
-    consumer.subscribe(&[&kafka.topic(contracts::topics::ORDER_EVENTS)])?;
-    // Wait for the assignment, so no terminal event is missed.
-    let assigned = Instant::now();
-    while consumer.assignment()?.count() == 0 && assigned.elapsed() < Duration::from_secs(30) {
-        let _ = tokio::time::timeout(Duration::from_millis(200), consumer.recv()).await;
+    // Terminal events, observed on order-events from now on. Partitions are assigned,
+    // not subscribed: a group with nothing committed would restart at "latest" after a
+    // broker restart and miss what was produced meanwhile (scripts/chaos restarts it).
+    let consumer: StreamConsumer = kafka
+        .consumer(&format!("sagactl-load-{}", Uuid::now_v7().simple()))
+        .create()?;
+    let topic = kafka.topic(contracts::topics::ORDER_EVENTS);
+    let metadata = consumer.fetch_metadata(Some(&topic), Duration::from_secs(10))?;
+    let mut assignment = rdkafka::TopicPartitionList::new();
+    for partition in metadata.topics().iter().flat_map(|t| t.partitions()) {
+        // The watermark of this moment, before the first POST: nothing is missed.
+        let (_, high) =
+            consumer.fetch_watermarks(&topic, partition.id(), Duration::from_secs(10))?;
+        assignment.add_partition_offset(&topic, partition.id(), rdkafka::Offset::Offset(high))?;
     }
+    anyhow::ensure!(assignment.count() > 0, "topic {topic} has no partitions");
+    consumer.assign(&assignment)?;
     let watcher = {
         let tally = Arc::clone(&tally);
         tokio::spawn(async move {
