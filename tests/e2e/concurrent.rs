@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use crate::stack::Stack;
 
 /// Customer, SKU, and whether the customer cancels: every outcome the saga has.
-fn order_mix(i: usize) -> (String, &'static str, bool) {
+pub(crate) fn order_mix(i: usize) -> (String, &'static str, bool) {
     match i % 8 {
         0..=2 => (format!("load-c-{:03}", i % 100), "load-sku-001", false),
         3 => ("c-rich".to_owned(), "sku-widget", true),
@@ -61,40 +61,8 @@ async fn two_hundred_concurrent_orders_with_duplicate_publishing_all_end_and_ver
         }
     }
 
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
-    let mut outcomes = std::collections::BTreeMap::<String, usize>::new();
-    loop {
-        outcomes.clear();
-        let mut open = 0;
-        for (order, _) in &orders {
-            let state: Value = client
-                .get(format!("{}/orders/{order}", stack.order.url))
-                .send()
-                .await?
-                .json()
-                .await?;
-            let status = state["status"].as_str().unwrap_or("?").to_owned();
-            let complete = status != "cancelled"
-                || (state["compensation"]["payment"] != "pending"
-                    && state["compensation"]["stock"] != "pending");
-            if status == "pending" || !complete {
-                open += 1;
-            }
-            let outcome = match state["cancel_reason"].as_str() {
-                Some(reason) => format!("cancelled_{reason}"),
-                None => status,
-            };
-            *outcomes.entry(outcome).or_default() += 1;
-        }
-        if open == 0 {
-            break;
-        }
-        anyhow::ensure!(
-            tokio::time::Instant::now() < deadline,
-            "{open} orders still open after 120s: {outcomes:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    let ids: Vec<&str> = orders.iter().map(|(order, _)| order.as_str()).collect();
+    let outcomes = stack.await_terminal(&ids, Duration::from_secs(120)).await?;
     eprintln!("e2e: 200 orders, outcomes {outcomes:?}");
     for outcome in [
         "confirmed",

@@ -2,6 +2,7 @@
 //! database and the whole deployment on topics of its own, under concurrent load.
 
 mod concurrent;
+mod hostile;
 mod processes;
 mod stack;
 mod trace;

@@ -1,10 +1,12 @@
 //! A deployment of the three services in this process: fresh databases, a topic prefix
 //! and consumer groups of its own.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use messaging::KafkaConfig;
+use serde_json::Value;
 use service_kit::{ServiceConfig, Shutdown};
 use test_support::TestDatabase;
 
@@ -13,6 +15,13 @@ pub struct Service {
     pub group: String,
     pub database: TestDatabase,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Service {
+    /// False once the service's task has ended (a panic or a fatal error).
+    pub fn is_running(&self) -> bool {
+        !self.task.is_finished()
+    }
 }
 
 pub struct Stack {
@@ -37,6 +46,7 @@ fn config(
         otlp_endpoint: "none".to_owned(),
         service_name: Some(group.to_owned()),
         kafka_group_id: None,
+        kafka_group_instance_id: None,
         trace_sampling_ratio: 1.0,
         http_addr: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
         outbox_batch_size: 1000,
@@ -109,6 +119,49 @@ impl Stack {
             inventory,
             shutdown,
         })
+    }
+
+    /// Waits until every order in `orders` is terminal with its compensations done;
+    /// returns how many ended each way (`confirmed`, `cancelled_<reason>`, ...).
+    pub async fn await_terminal(
+        &self,
+        orders: &[&str],
+        within: Duration,
+    ) -> anyhow::Result<BTreeMap<String, usize>> {
+        let client = reqwest::Client::new();
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let mut outcomes = BTreeMap::<String, usize>::new();
+            let mut open = 0;
+            for order in orders {
+                let state: Value = client
+                    .get(format!("{}/orders/{order}", self.order.url))
+                    .send()
+                    .await?
+                    .json()
+                    .await?;
+                let status = state["status"].as_str().unwrap_or("?").to_owned();
+                let complete = status != "cancelled"
+                    || (state["compensation"]["payment"] != "pending"
+                        && state["compensation"]["stock"] != "pending");
+                if status == "pending" || !complete {
+                    open += 1;
+                }
+                let outcome = match state["cancel_reason"].as_str() {
+                    Some(reason) => format!("cancelled_{reason}"),
+                    None => status,
+                };
+                *outcomes.entry(outcome).or_default() += 1;
+            }
+            if open == 0 {
+                return Ok(outcomes);
+            }
+            anyhow::ensure!(
+                tokio::time::Instant::now() < deadline,
+                "{open} orders still open after {within:?}: {outcomes:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
     }
 
     /// `sagactl verify` against this deployment: its databases, topics and groups.

@@ -87,7 +87,9 @@ pub async fn audit_messages(
     Ok(produced.len())
 }
 
-fn read_all(
+/// The headers of every message in `topics` (those at or after `since_ms` when given),
+/// read from the beginning up to the high watermarks of this moment.
+pub fn read_all(
     kafka: &KafkaConfig,
     topics: &[String],
     since_ms: Option<i64>,
