@@ -1,6 +1,6 @@
 //! The envelope every message carries in its headers (DESIGN.md §3).
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike, SecondsFormat, Timelike, Utc};
 use uuid::Uuid;
 
 use crate::codec::{DecodeError, EventType};
@@ -15,7 +15,7 @@ pub struct EventMetadata {
     pub event_type: EventType,
     /// `ce_source`: `/order-service`, ...
     pub source: String,
-    /// `ce_time`.
+    /// `ce_time`, to the microsecond: what the header and PostgreSQL hold.
     pub time: DateTime<Utc>,
     /// The saga id, constant from the first request to the last compensation.
     pub correlation_id: Uuid,
@@ -45,7 +45,7 @@ impl EventMetadata {
             event_id: Uuid::now_v7(),
             event_type,
             source: format!("/{service}"),
-            time,
+            time: to_micros(time),
             correlation_id,
             causation_id,
         }
@@ -100,6 +100,16 @@ impl EventMetadata {
                 value: time_text.to_owned(),
             })?
             .with_timezone(&Utc);
+        // Another writer's offset can carry a valid local time past year 9999 in UTC,
+        // which no RFC 3339 header can say: refuse it here, not on the way out.
+        if !(0..=9999).contains(&time.year()) {
+            return Err(HeaderError::Invalid {
+                name: headers::CE_TIME,
+                value: time_text.to_owned(),
+            }
+            .into());
+        }
+        let time = to_micros(time);
         Ok(Self {
             event_id,
             event_type,
@@ -109,6 +119,14 @@ impl EventMetadata {
             causation_id: uuid(headers::CAUSATION_ID)?,
         })
     }
+}
+
+/// `time` without its nanoseconds: the header is written to the microsecond, so what is
+/// read and written again stays equal (found by the `parse_headers` fuzz target).
+/// (Not `duration_trunc`: it works on nanoseconds since 1970, which end in 2262.)
+fn to_micros(time: DateTime<Utc>) -> DateTime<Utc> {
+    time.with_nanosecond(time.nanosecond() / 1000 * 1000)
+        .unwrap_or(time)
 }
 
 /// A message whose envelope cannot be read: poison, whichever part failed.
@@ -151,6 +169,53 @@ mod tests {
         assert_eq!(back, meta);
         assert_eq!(map["ce_source"], b"/order-service");
         assert_eq!(map["ce_time"], b"2026-11-27T08:00:00.123456Z");
+    }
+
+    #[test]
+    fn a_time_finer_than_a_microsecond_reads_as_what_the_header_would_write() {
+        let mut map = as_map(&sample());
+        for (text, expected) in [
+            (
+                "2026-01-01T00:00:00.0000001Z",
+                "2026-01-01T00:00:00.000000Z",
+            ),
+            (
+                "4052-01-01T00:00:00.0000001Z",
+                "4052-01-01T00:00:00.000000Z",
+            ),
+        ] {
+            map.insert("ce_time", text.as_bytes().to_vec());
+            let read =
+                EventMetadata::from_headers(|name| map.get(name).map(Vec::as_slice)).unwrap();
+            let written = as_map(&read);
+            assert_eq!(written["ce_time"], expected.as_bytes());
+            let again =
+                EventMetadata::from_headers(|name| written.get(name).map(Vec::as_slice)).unwrap();
+            assert_eq!(again, read);
+        }
+        let now = Utc::now();
+        let made = EventMetadata::new(EventType::new("a.b", 1), "s", now, Uuid::nil(), Uuid::nil());
+        assert_eq!(made.time.timestamp_subsec_nanos() % 1000, 0);
+    }
+
+    #[test]
+    fn a_time_past_year_9999_in_utc_is_invalid() {
+        for text in ["9999-12-31T23:59:59-00:01", "0000-01-01T00:00:00+00:01"] {
+            let mut map = as_map(&sample());
+            map.insert("ce_time", text.as_bytes().to_vec());
+            let err =
+                EventMetadata::from_headers(|name| map.get(name).map(Vec::as_slice)).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    MetadataError::Header(HeaderError::Invalid {
+                        name: "ce_time",
+                        ..
+                    })
+                ),
+                "{text}: {err}"
+            );
+        }
     }
 
     #[test]
