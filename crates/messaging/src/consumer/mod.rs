@@ -131,22 +131,22 @@ impl ConsumerConfig {
 /// the first statement of every handler's transaction (DESIGN.md §1), so handlers of
 /// one order serialise whichever topic, partition or replica they run on. `table` is
 /// a compile-time name with `order_id` and `status` columns.
+///
+/// One round trip: `ON CONFLICT DO UPDATE` locks the existing row, even one committed
+/// after this statement's snapshot, which a `DO NOTHING` followed by `SELECT ... FOR
+/// UPDATE` needed two statements for. The update writes the same key back (a HOT
+/// update, no index change).
 pub async fn lock_state_row(
     tx: &mut PgConnection,
     table: &'static str,
     order_id: OrderId,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(&format!(
-        "INSERT INTO {table} (order_id, status) VALUES ($1, 'new') ON CONFLICT DO NOTHING"
+        "INSERT INTO {table} (order_id, status) VALUES ($1, 'new') \
+         ON CONFLICT (order_id) DO UPDATE SET order_id = EXCLUDED.order_id"
     ))
     .bind(order_id.0)
     .execute(&mut *tx)
-    .await?;
-    sqlx::query(&format!(
-        "SELECT order_id FROM {table} WHERE order_id = $1 FOR UPDATE"
-    ))
-    .bind(order_id.0)
-    .fetch_one(&mut *tx)
     .await?;
     Ok(())
 }
