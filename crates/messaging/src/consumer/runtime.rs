@@ -11,7 +11,7 @@ use rdkafka::Message;
 use rdkafka::Offset;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::OwnedMessage;
-use sqlx::{Acquire, PgConnection, PgPool};
+use sqlx::{PgConnection, PgPool};
 use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
@@ -81,6 +81,7 @@ pub struct ConsumerRuntime<H: Handler> {
     last_lag: Instant,
     subscriptions: Vec<String>,
     dlq_topic: String,
+    skips: SkipLog,
 }
 
 /// How often consumer lag is measured (a watermark round trip per partition).
@@ -132,6 +133,7 @@ impl<H: Handler> ConsumerRuntime<H> {
             last_lag: Instant::now(),
             subscriptions,
             dlq_topic,
+            skips: SkipLog::default(),
         })
     }
 
@@ -220,66 +222,74 @@ impl<H: Handler> ConsumerRuntime<H> {
         }
     }
 
-    /// Every message in one transaction, a savepoint each, stopping at the first that
-    /// fails or needs a dead letter.
+    /// Every message in one transaction, stopping at the first that fails or needs a
+    /// dead letter. No savepoint per message (two round trips each): when a handler
+    /// fails, the transaction is rolled back and the messages before it are committed
+    /// again on their own, which costs something only on the rare failure.
     async fn try_batch(&self, batch: &[OwnedMessage], prepared: &[Prepared]) -> BatchResult {
         let mut tx = match self.pool.begin().await {
             Ok(tx) => tx,
             Err(err) => return outage_or(err.into(), BatchResult::Prefix(0, None)),
         };
-        let mut failed = None;
         let mut outcomes = Vec::with_capacity(batch.len());
-        let mut stop = batch.len();
+        let mut stop = None;
         for (index, (message, prep)) in batch.iter().zip(prepared).enumerate() {
-            let applied = match prep {
-                Prepared::Skip(reason) => {
-                    log_skip(message, reason);
-                    continue;
+            match prep {
+                Prepared::Skip(reason) => self.skips.record(message, reason),
+                // Nothing of it was written: what came before commits as it is.
+                Prepared::DeadLetter(..) => {
+                    stop = Some((index, None));
+                    break;
                 }
-                Prepared::DeadLetter(..) => None,
                 Prepared::Handle(envelope, sha) => {
                     let span = message_span(&self.config.group, message, envelope);
-                    let attempt = async {
-                        let mut savepoint = tx.begin().await?;
-                        match self.apply(&mut savepoint, envelope, sha).await {
-                            Ok(Applied::Conflict) => {
-                                savepoint.rollback().await?;
-                                Ok(None)
+                    match self.apply(&mut tx, envelope, sha).instrument(span).await {
+                        // Only the state row's lock was taken: the prefix commits.
+                        Ok(Applied::Conflict) => {
+                            stop = Some((index, None));
+                            break;
+                        }
+                        Ok(applied) => outcomes.push(applied),
+                        Err(err) => {
+                            if err.class() == ErrorClass::Infrastructure {
+                                return BatchResult::Outage(err);
                             }
-                            Err(err) => {
-                                savepoint.rollback().await?;
-                                failed = Some(err);
-                                Ok(None)
-                            }
-                            Ok(applied) => {
-                                savepoint.commit().await?;
-                                Ok::<_, HandlerError>(Some(applied))
-                            }
+                            // Its writes, or an aborted transaction, are in `tx`.
+                            drop(tx);
+                            return self.redo_prefix(batch, prepared, index, err).await;
                         }
                     }
-                    .instrument(span)
-                    .await;
-                    attempt.ok().flatten()
-                }
-            };
-            match applied {
-                Some(applied) => outcomes.push(applied),
-                None => {
-                    stop = index;
-                    break;
                 }
             }
         }
         match tx.commit().await {
             Ok(()) => {
                 outcomes.iter().for_each(|a| self.count(*a));
-                if stop == batch.len() {
-                    BatchResult::All
-                } else {
-                    BatchResult::Prefix(stop, failed)
+                match stop {
+                    None => BatchResult::All,
+                    Some((index, failed)) => BatchResult::Prefix(index, failed),
                 }
             }
             Err(err) => outage_or(err.into(), BatchResult::Prefix(0, None)),
+        }
+    }
+
+    /// The handler of `batch[failed_at]` failed with `err` inside the batch transaction,
+    /// now rolled back: commit the messages before it in a transaction of their own.
+    async fn redo_prefix(
+        &self,
+        batch: &[OwnedMessage],
+        prepared: &[Prepared],
+        failed_at: usize,
+        err: HandlerError,
+    ) -> BatchResult {
+        if failed_at == 0 {
+            return BatchResult::Prefix(0, Some(err));
+        }
+        match Box::pin(self.try_batch(&batch[..failed_at], &prepared[..failed_at])).await {
+            BatchResult::All => BatchResult::Prefix(failed_at, Some(err)),
+            // Something before it failed this time: go one by one from there.
+            other => other,
         }
     }
 
@@ -293,7 +303,7 @@ impl<H: Handler> ConsumerRuntime<H> {
     ) -> Result<(), Outage> {
         let (envelope, sha) = match prepared {
             Prepared::Skip(reason) => {
-                log_skip(message, reason);
+                self.skips.record(message, reason);
                 return Ok(());
             }
             Prepared::DeadLetter(class, reason) => {
@@ -649,15 +659,42 @@ fn failure(class: DlqClass, error: String, attempts: u32, now: chrono::DateTime<
     }
 }
 
-fn log_skip(message: &OwnedMessage, reason: &str) {
-    tracing::info!(
-        topic = message.topic(),
-        partition = message.partition(),
-        offset = message.offset(),
-        reason,
-        "Skipped a message."
-    );
-    metrics::counter!("messages_skipped_total").increment(1);
+/// Reasons for skipping logged at INFO so far; a bound keeps a flood of made-up types
+/// from growing it without end.
+#[derive(Debug, Default)]
+struct SkipLog(std::sync::Mutex<std::collections::HashSet<String>>);
+
+const SKIP_REASONS_LOGGED: usize = 1000;
+
+impl SkipLog {
+    /// The first skip for each reason (an event type this service does not handle, as a
+    /// rule) is logged at INFO, later ones at DEBUG: a service skips most of the traffic
+    /// on a topic it reads for one event, and a line per message would drown the log.
+    /// `messages_skipped_total` counts every one.
+    fn record(&self, message: &OwnedMessage, reason: &str) {
+        let first = {
+            let mut seen = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            seen.len() < SKIP_REASONS_LOGGED && seen.insert(reason.to_owned())
+        };
+        if first {
+            tracing::info!(
+                topic = message.topic(),
+                partition = message.partition(),
+                offset = message.offset(),
+                reason,
+                "Skipped a message; later ones for the same reason are logged at debug."
+            );
+        } else {
+            tracing::debug!(
+                topic = message.topic(),
+                partition = message.partition(),
+                offset = message.offset(),
+                reason,
+                "Skipped a message."
+            );
+        }
+        metrics::counter!("messages_skipped_total").increment(1);
+    }
 }
 
 /// The consume span of one message: a child of the producer's context from the headers.
