@@ -105,14 +105,18 @@ impl OrderService {
         now: DateTime<Utc>,
     ) -> Result<Result<Executed, DomainError>, ServiceError> {
         let loaded = event_store::load(tx, order_id).await?;
-        let state = loaded.map(|l| l.order);
+        let (state, first, last_recorded_at) = match loaded {
+            Some(l) => (Some(l.order), l.first, l.last_recorded_at),
+            None => (None, None, None),
+        };
         let events = match decide(state.as_ref(), command) {
             Ok(events) => events,
             Err(refused) => return Ok(Err(refused)),
         };
-        let first = match &state {
-            Some(_) => event_store::first_metadata(tx, order_id).await?,
-            None => None,
+        let first = match (&state, first) {
+            (_, Some(first)) => Some(first),
+            (Some(_), None) => event_store::first_metadata(tx, order_id).await?,
+            (None, None) => None,
         };
         let correlation_id = first.as_ref().map(|m| m.correlation_id);
         if events.is_empty() {
@@ -148,7 +152,15 @@ impl OrderService {
                 (event, metadata)
             })
             .collect();
-        let stored = event_store::append(tx, order_id, expected, &with_metadata, now).await?;
+        let stored = event_store::append(
+            tx,
+            order_id,
+            expected,
+            &with_metadata,
+            now,
+            last_recorded_at,
+        )
+        .await?;
 
         let order = stored
             .iter()

@@ -50,6 +50,11 @@ pub struct Loaded {
     pub order: Order,
     /// Events folded on top of the snapshot (all of them without one).
     pub replayed: usize,
+    /// The first event's metadata when the load read it (no snapshot): saves
+    /// [`first_metadata`] a round trip on the hot path.
+    pub first: Option<EventMetadata>,
+    /// When the latest event was recorded, for [`append`]'s monotonic clock.
+    pub last_recorded_at: Option<DateTime<Utc>>,
 }
 
 #[derive(FromRow)]
@@ -110,10 +115,28 @@ pub async fn load(
     .await?;
     let replayed = rows.len();
     let mut state = base;
+    let mut first = None;
+    let mut last_recorded_at = None;
     for row in rows {
-        state = evolve(state, &row.into_stored()?.event);
+        let stored = row.into_stored()?;
+        last_recorded_at = Some(stored.recorded_at);
+        if stored.version == 1 {
+            first = Some(stored.metadata);
+        }
+        state = evolve(state, &stored.event);
     }
-    Ok(state.map(|order| Loaded { order, replayed }))
+    if last_recorded_at.is_none()
+        && let Some(order) = &state
+    {
+        // A snapshot with nothing after it: the clock comes from its event.
+        last_recorded_at = recorded_at(conn, order_id, order.version).await?;
+    }
+    Ok(state.map(|order| Loaded {
+        order,
+        replayed,
+        first,
+        last_recorded_at,
+    }))
 }
 
 /// Every event of an order, in order (for history, and for point-in-time reads).
@@ -175,8 +198,23 @@ pub async fn latest_event_id(
     Ok(id.and_then(|id| Uuid::parse_str(&id).ok()))
 }
 
+async fn recorded_at(
+    conn: &mut PgConnection,
+    order_id: OrderId,
+    version: i64,
+) -> Result<Option<DateTime<Utc>>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT recorded_at FROM order_events WHERE order_id = $1 AND version = $2",
+    )
+    .bind(order_id.0)
+    .bind(version)
+    .fetch_optional(&mut *conn)
+    .await?)
+}
+
 /// Appends `events` after `expected_version` in the caller's transaction, returning
-/// them as stored. A concurrent writer that took the version first makes this a
+/// them as stored; `previous` is when the event at `expected_version` was recorded
+/// (from the load). A concurrent writer that took the version first makes this a
 /// [`StoreError::Conflict`]; the caller's transaction is then to be rolled back.
 pub async fn append(
     tx: &mut PgConnection,
@@ -184,14 +222,8 @@ pub async fn append(
     expected_version: i64,
     events: &[(OrderStoreEvent, EventMetadata)],
     now: DateTime<Utc>,
+    previous: Option<DateTime<Utc>>,
 ) -> Result<Vec<StoredEvent>, StoreError> {
-    let previous: Option<DateTime<Utc>> = sqlx::query_scalar(
-        "SELECT recorded_at FROM order_events WHERE order_id = $1 AND version = $2",
-    )
-    .bind(order_id.0)
-    .bind(expected_version)
-    .fetch_optional(&mut *tx)
-    .await?;
     let mut recorded_at = previous;
     let mut stored = Vec::with_capacity(events.len());
     for (offset, (event, metadata)) in events.iter().enumerate() {
