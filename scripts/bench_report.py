@@ -1,0 +1,178 @@
+#!/usr/bin/env python3
+"""Helpers of scripts/bench: per-hop timings from Jaeger, and the Markdown report.
+
+  bench_report.py hops --jaeger URL --start-us S --end-us E [--limit N]   -> JSON
+  bench_report.py render DIR                                             -> Markdown
+"""
+
+import argparse
+import json
+import statistics
+import sys
+import urllib.parse
+import urllib.request
+
+
+def median_spread(values):
+    """Median, min and max of a list, or None when it is empty."""
+    if not values:
+        return None
+    return {"median": statistics.median(values), "min": min(values), "max": max(values), "n": len(values)}
+
+
+def percentile(values, p):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def hops(args):
+    """Where the time of a saga goes: every (service, operation) of the sagas that
+    began in the window, as its start offset from the POST and its own duration."""
+    query = urllib.parse.urlencode(
+        {"service": "order-service", "operation": "POST /orders", "start": args.start_us,
+         "end": args.end_us, "limit": args.limit})
+    with urllib.request.urlopen(f"{args.jaeger}/api/traces?{query}", timeout=120) as response:
+        traces = json.load(response)["data"]
+    offsets, durations = {}, {}
+    for trace in traces:
+        processes = {k: v["serviceName"] for k, v in trace["processes"].items()}
+        spans = trace["spans"]
+        roots = [s for s in spans if s["operationName"] == "POST /orders"]
+        if not roots:
+            continue
+        origin = roots[0]["startTime"]
+        seen = set()
+        for span in sorted(spans, key=lambda s: s["startTime"]):
+            key = f'{processes[span["processID"]]} · {span["operationName"]}'
+            if key in seen:  # the first occurrence is the saga's hop; later ones repeat it
+                continue
+            seen.add(key)
+            offsets.setdefault(key, []).append((span["startTime"] - origin) / 1000)
+            durations.setdefault(key, []).append(span["duration"] / 1000)
+    rows = []
+    for key, values in offsets.items():
+        rows.append({"hop": key, "sagas": len(values),
+                     "start_ms_p50": statistics.median(values),
+                     "start_ms_p95": percentile(values, 95),
+                     "duration_ms_p50": statistics.median(durations[key])})
+    rows.sort(key=lambda r: r["start_ms_p50"])
+    json.dump({"traces": len(traces), "hops": rows}, sys.stdout)
+
+
+def read_lines(path):
+    try:
+        with open(path) as handle:
+            return [json.loads(line) for line in handle if line.strip().startswith("{")]
+    except FileNotFoundError:
+        return []
+
+
+def fmt(stat, unit="", digits=0):
+    if stat is None:
+        return "–"
+    f = f"{{:,.{digits}f}}"
+    return f'{f.format(stat["median"])}{unit} ({f.format(stat["min"])}–{f.format(stat["max"])})'
+
+
+def render(args):
+    d = args.dir
+    meta = json.load(open(f"{d}/meta.json"))
+    out = []
+    w = out.append
+    w("# Benchmarks\n")
+    w(f'Written by `scripts/bench` on {meta["date"]} at commit `{meta["commit"]}`. '
+      "Every figure is the median of the runs with the smallest and largest in brackets; "
+      "the machine is shared and noisy, so compare the columns of one table, not tables "
+      "of different days.\n")
+    w("## Machine and versions\n")
+    for key in ["cpu", "cores", "memory", "kernel", "rustc", "kafka", "postgres", "jaeger", "profile"]:
+        w(f"- {key}: {meta.get(key, '?')}")
+    w("\nEverything runs on this one machine: Kafka (one KRaft node), PostgreSQL, Jaeger, the "
+      "three services (release build) and the load generator.\n")
+    w("Commands:\n")
+    w("```")
+    w(meta["commands"].strip())
+    w("```\n")
+
+    w("## (a) Outbox relay\n")
+    runs = read_lines(f"{d}/outbox.jsonl")
+    w(f"`sagactl bench outbox`, {len(runs)} runs, events per second:\n")
+    w("| relay | events/s |")
+    w("|---|---|")
+    for key, label in [("batched_eps", "batched relay (this project's)"),
+                       ("one_at_a_time_eps", "one-at-a-time (produce, flush, mark)"),
+                       ("raw_producer_eps", "raw producer, no database")]:
+        w(f"| {label} | {fmt(median_spread([r[key] for r in runs if key in r]))} |")
+    batched = median_spread([r["batched_eps"] for r in runs if "batched_eps" in r])
+    single = median_spread([r["one_at_a_time_eps"] for r in runs if "one_at_a_time_eps" in r])
+    raw = median_spread([r["raw_producer_eps"] for r in runs if "raw_producer_eps" in r])
+    if batched and single and raw:
+        w(f'\nBatched is {batched["median"] / single["median"]:.0f}× the one-at-a-time relay and '
+          f'{batched["median"] / raw["median"]:.0%} of the raw producer.\n')
+
+    w("## (b) Saga throughput at saturation\n")
+    w(f'`sagactl load --rate {meta["saturation_rate"]} --count {meta["saturation_orders"]}` '
+      "(default outcome mix), the modes alternated run by run. Completed sagas per second "
+      "and end-to-end latency (POST to the terminal event):\n")
+    w("| tracing | sagas/s | p50 ms | p99 ms | unfinished |")
+    w("|---|---|---|---|---|")
+    modes = meta["modes"]
+    medians = {}
+    for mode in modes:
+        runs = read_lines(f'{d}/saturation-{mode["name"]}.jsonl')
+        rate = median_spread([r["sagas_per_s"] for r in runs])
+        medians[mode["name"]] = rate and rate["median"]
+        w(f'| {mode["label"]} | {fmt(rate, digits=1)} | '
+          f'{fmt(median_spread([r["p50_ms"] for r in runs]))} | '
+          f'{fmt(median_spread([r["p99_ms"] for r in runs]))} | '
+          f'{sum(r.get("unfinished", 0) for r in runs)} |')
+    off = medians.get("off")
+    if off:
+        w("")
+        for mode in modes:
+            if mode["name"] != "off" and medians.get(mode["name"]):
+                w(f'- {mode["label"]}: {medians[mode["name"]] / off:.0%} of the throughput '
+                  f'without tracing (cost {1 - medians[mode["name"]] / off:.0%}).')
+    w("")
+
+    w("## (c) Latency at 100 orders/s, every saga traced\n")
+    runs = read_lines(f"{d}/latency.jsonl")
+    w(f'`sagactl load --rate 100 --duration {meta["latency_seconds"]}`, {len(runs)} runs:\n')
+    w("| p50 ms | p95 ms | p99 ms | max ms | sagas/s |")
+    w("|---|---|---|---|---|")
+    w("| " + " | ".join(fmt(median_spread([r[k] for r in runs]), digits=1)
+                        for k in ["p50_ms", "p95_ms", "p99_ms", "max_ms", "sagas_per_s"]) + " |")
+    hop = json.load(open(f"{d}/hops.json")) if runs else {"hops": [], "traces": 0}
+    w(f'\nWhere the time goes, from {hop["traces"]} traces of the last run in Jaeger: each '
+      "hop's start after the `POST /orders` began, and its own duration (first occurrence "
+      "per saga):\n")
+    w("| hop (service · span) | sagas | start p50 ms | start p95 ms | duration p50 ms |")
+    w("|---|---|---|---|---|")
+    for row in hop["hops"]:
+        w(f'| {row["hop"]} | {row["sagas"]} | {row["start_ms_p50"]:.1f} | '
+          f'{row["start_ms_p95"]:.1f} | {row["duration_ms_p50"]:.2f} |')
+    w("")
+    notes = f"{d}/notes.md"
+    try:
+        w(open(notes).read())
+    except FileNotFoundError:
+        pass
+    print("\n".join(out))
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    h = sub.add_parser("hops")
+    h.add_argument("--jaeger", required=True)
+    h.add_argument("--start-us", type=int, required=True)
+    h.add_argument("--end-us", type=int, required=True)
+    h.add_argument("--limit", type=int, default=500)
+    r = sub.add_parser("render")
+    r.add_argument("dir")
+    args = parser.parse_args()
+    {"hops": hops, "render": render}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    main()
