@@ -52,7 +52,10 @@ impl KafkaConfig {
             .set("acks", "all")
             .set("partitioner", "murmur2_random")
             .set("message.max.bytes", MESSAGE_MAX_BYTES.to_string())
-            .set("linger.ms", "5")
+            // Each saga hop waits for one linger (four hops per saga): 1 ms, not the
+            // default 5, keeps p99 at 100 orders/s under 100 ms. Under load the relay's
+            // pipelined batches fill the client's queue anyway, so batching holds.
+            .set("linger.ms", "1")
             .set("compression.type", "lz4")
             .set("message.timeout.ms", "30000");
         config
