@@ -266,6 +266,27 @@ async fn hostile_messages_are_dead_lettered_or_skipped_and_every_saga_still_fini
         "unexpected dead letters: {unexpected:?}"
     );
 
+    // A conflicting message is undone whole: the state row its lock would have made
+    // for the body's (unknown) order is not left behind.
+    let stray: serde_json::Value = serde_json::from_str(TARGETS[1].fixture)?;
+    let stray = uuid::Uuid::parse_str(stray["order_id"].as_str().unwrap_or_default())?;
+    for (database, table) in [
+        (&stack.order.database, "order_saga_locks"),
+        (&stack.inventory.database, "order_reservations"),
+    ] {
+        let pool = sqlx::PgPool::connect(&database.url).await?;
+        let rows: i64 =
+            sqlx::query_scalar(&format!("SELECT count(*) FROM {table} WHERE order_id = $1"))
+                .bind(stray)
+                .fetch_one(&pool)
+                .await?;
+        pool.close().await;
+        assert_eq!(
+            rows, 0,
+            "{table} kept a row for the conflicting message's order"
+        );
+    }
+
     // Still alive and serving, every consumer included.
     for service in [&stack.order, &stack.payment, &stack.inventory] {
         assert!(service.is_running(), "{} stopped", service.group);

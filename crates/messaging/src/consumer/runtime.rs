@@ -244,10 +244,11 @@ impl<H: Handler> ConsumerRuntime<H> {
                 Prepared::Handle(envelope, sha) => {
                     let span = message_span(&self.config.group, message, envelope);
                     match self.apply(&mut tx, envelope, sha).instrument(span).await {
-                        // Only the state row's lock was taken: the prefix commits.
+                        // The lock may have created a state row for the body's order:
+                        // undone with the rest; the message goes on alone to the DLQ.
                         Ok(Applied::Conflict) => {
-                            stop = Some((index, None));
-                            break;
+                            drop(tx);
+                            return self.redo_prefix(batch, prepared, index, None).await;
                         }
                         Ok(applied) => outcomes.push(applied),
                         Err(err) => {
@@ -256,7 +257,7 @@ impl<H: Handler> ConsumerRuntime<H> {
                             }
                             // Its writes, or an aborted transaction, are in `tx`.
                             drop(tx);
-                            return self.redo_prefix(batch, prepared, index, err).await;
+                            return self.redo_prefix(batch, prepared, index, Some(err)).await;
                         }
                     }
                 }
@@ -274,20 +275,21 @@ impl<H: Handler> ConsumerRuntime<H> {
         }
     }
 
-    /// The handler of `batch[failed_at]` failed with `err` inside the batch transaction,
-    /// now rolled back: commit the messages before it in a transaction of their own.
+    /// `batch[failed_at]` left writes behind in the batch transaction, now rolled back
+    /// (its handler failed with `err`, or its event id conflicts): commit the messages
+    /// before it in a transaction of their own.
     async fn redo_prefix(
         &self,
         batch: &[OwnedMessage],
         prepared: &[Prepared],
         failed_at: usize,
-        err: HandlerError,
+        err: Option<HandlerError>,
     ) -> BatchResult {
         if failed_at == 0 {
-            return BatchResult::Prefix(0, Some(err));
+            return BatchResult::Prefix(0, err);
         }
         match Box::pin(self.try_batch(&batch[..failed_at], &prepared[..failed_at])).await {
-            BatchResult::All => BatchResult::Prefix(failed_at, Some(err)),
+            BatchResult::All => BatchResult::Prefix(failed_at, err),
             // Something before it failed this time: go one by one from there.
             other => other,
         }
