@@ -15,6 +15,7 @@ pub mod asyncapi;
 pub mod codec;
 pub mod events;
 pub mod headers;
+pub mod ids;
 pub mod metadata;
 pub mod topics;
 

@@ -27,11 +27,11 @@ pub const OPENAPI: &str = include_str!("../../openapi.json");
 
 /// The answer to a SKU that cannot be one, if it cannot.
 fn invalid_sku(sku: &str) -> Option<Response> {
-    (sku.is_empty() || sku.chars().count() > 100).then(|| {
+    (!contracts::ids::is_valid_id(sku)).then(|| {
         json_error(
             StatusCode::BAD_REQUEST,
             Some("sku"),
-            "must be 1 to 100 characters",
+            contracts::ids::ID_RULE,
         )
     })
 }

@@ -79,7 +79,9 @@ pub enum DomainError {
     NotConfirmed,
     #[error("a cancelled order cannot be shipped")]
     Cancelled,
-    #[error("the tracking number must be 1 to {MAX_TRACKING_NUMBER_CHARS} characters")]
+    #[error(
+        "the tracking number must be 1 to {MAX_TRACKING_NUMBER_CHARS} characters, none of them a control character"
+    )]
     InvalidTrackingNumber,
 }
 
@@ -158,6 +160,7 @@ pub fn decide(
             let tracking_number = tracking_number.trim().to_owned();
             if tracking_number.is_empty()
                 || tracking_number.chars().count() > MAX_TRACKING_NUMBER_CHARS
+                || tracking_number.chars().any(char::is_control)
             {
                 return Err(DomainError::InvalidTrackingNumber);
             }

@@ -3,12 +3,12 @@
 
 use std::collections::HashSet;
 
+use contracts::ids::{ID_RULE, is_valid_id};
 use contracts::{Currency, LineItem};
 
 pub const MAX_LINES: usize = 100;
 pub const MAX_QUANTITY: u32 = 10_000;
 pub const MAX_UNIT_PRICE_CENTS: i64 = 1_000_000_000;
-const MAX_ID_CHARS: usize = 100;
 
 /// An order ready to be created: every bound checked, the total computed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,11 +46,8 @@ pub struct RawLine {
 impl OrderDraft {
     pub fn parse(customer_id: &str, items: &[RawLine], currency: &str) -> Result<Self, DraftError> {
         let customer_id = customer_id.trim();
-        if customer_id.is_empty() || customer_id.chars().count() > MAX_ID_CHARS {
-            return Err(refuse(
-                "customer_id",
-                format!("must be 1 to {MAX_ID_CHARS} characters"),
-            ));
+        if !is_valid_id(customer_id) {
+            return Err(refuse("customer_id", ID_RULE));
         }
         let currency = match currency {
             "EUR" => Currency::Eur,
@@ -67,11 +64,8 @@ impl OrderDraft {
         let mut total: i64 = 0;
         for (i, line) in items.iter().enumerate() {
             let sku = line.sku.trim();
-            if sku.is_empty() || sku.chars().count() > MAX_ID_CHARS {
-                return Err(refuse(
-                    format!("items[{i}].sku"),
-                    format!("must be 1 to {MAX_ID_CHARS} characters"),
-                ));
+            if !is_valid_id(sku) {
+                return Err(refuse(format!("items[{i}].sku"), ID_RULE));
             }
             if !seen.insert(sku.to_owned()) {
                 return Err(refuse(

@@ -278,6 +278,13 @@ fn a_cancelled_order_cannot_be_shipped() {
         when(&confirmed, blank),
         Err(DomainError::InvalidTrackingNumber)
     );
+    let nul = Command::Ship {
+        tracking_number: "TRK\u{0}1".into(),
+    };
+    assert_eq!(
+        when(&confirmed, nul),
+        Err(DomainError::InvalidTrackingNumber)
+    );
 }
 
 #[test]

@@ -55,6 +55,25 @@ async fn every_bad_order_answers_a_4xx_naming_the_field() -> anyhow::Result<()> 
         Some("customer_id"),
     )
     .await?;
+    // A NUL could not even be stored (jsonb refuses it): refused, not a 503.
+    expect(
+        &app,
+        with(valid_order(), &["customer_id"], json!("c\u{0}rich")),
+        422,
+        Some("customer_id"),
+    )
+    .await?;
+    expect(
+        &app,
+        with(
+            valid_order(),
+            &["items"],
+            json!([{"sku": "a\nb", "quantity": 1, "unit_price_cents": 1}]),
+        ),
+        422,
+        Some("items[0].sku"),
+    )
+    .await?;
     expect(
         &app,
         with(valid_order(), &["surprise"], json!(1)),

@@ -8,28 +8,9 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::{Value, json};
 use test_support::TestDatabase;
+use test_support::fuzz::{any_json, urlencode};
 
 use crate::support::{settings, start, valid_order};
-
-/// Any JSON value, nested a little, with the awkward corners: huge and negative
-/// numbers, floats, unicode and control characters, empty containers.
-fn any_json() -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::from),
-        any::<i64>().prop_map(Value::from),
-        any::<u64>().prop_map(Value::from),
-        (-1e300f64..1e300).prop_map(Value::from),
-        ".{0,40}".prop_map(Value::from),
-    ];
-    leaf.prop_recursive(3, 24, 6, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-            prop::collection::btree_map(".{0,12}", inner, 0..6)
-                .prop_map(|m| Value::Object(m.into_iter().collect())),
-        ]
-    })
-}
 
 /// A valid order with one field replaced by anything.
 fn mutated_order() -> impl Strategy<Value = Value> {
@@ -132,16 +113,4 @@ async fn random_bodies_never_crash_the_api_and_every_refusal_is_a_json_4xx() -> 
     assert_eq!(status, 202, "{created}");
     app.stop().await?;
     database.drop_database().await
-}
-
-fn urlencode(text: &str) -> String {
-    text.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }

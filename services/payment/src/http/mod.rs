@@ -45,11 +45,11 @@ async fn payment(State(pool): State<PgPool>, Path(order_id): Path<String>) -> Re
 }
 
 async fn account(State(pool): State<PgPool>, Path(customer_id): Path<String>) -> Response {
-    if customer_id.is_empty() || customer_id.chars().count() > 100 {
+    if !contracts::ids::is_valid_id(&customer_id) {
         return json_error(
             StatusCode::BAD_REQUEST,
             Some("customer_id"),
-            "must be 1 to 100 characters",
+            contracts::ids::ID_RULE,
         );
     }
     let row: Result<Option<i64>, _> =

@@ -1,0 +1,49 @@
+//! Inputs for property-based fuzzing of the HTTP APIs.
+
+use proptest::prelude::*;
+use serde_json::Value;
+
+/// Any JSON value, nested a little, with the awkward corners: huge and negative
+/// numbers, floats, unicode and control characters, empty containers.
+pub fn any_json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<u64>().prop_map(Value::from),
+        (-1e300f64..1e300).prop_map(Value::from),
+        ".{0,40}".prop_map(Value::from),
+    ];
+    leaf.prop_recursive(3, 24, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            prop::collection::btree_map(".{0,12}", inner, 0..6)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+/// Any request body: JSON, raw bytes, or one around the services' 64 KiB limit.
+pub fn any_body() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        3 => any_json().prop_map(|v| v.to_string().into_bytes()),
+        1 => prop::collection::vec(any::<u8>(), 0..512),
+        1 => (0usize..3).prop_map(|n| {
+            let size = [60 * 1024, 64 * 1024 + 1, 200 * 1024][n];
+            format!("{{\"quantity\": \"{}\"}}", "x".repeat(size)).into_bytes()
+        }),
+    ]
+}
+
+/// Percent-encodes every byte but ASCII letters and digits, for a path segment.
+pub fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
