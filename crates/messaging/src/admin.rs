@@ -146,3 +146,41 @@ pub async fn list_topics(kafka: &KafkaConfig) -> Result<Vec<TopicInfo>, AdminErr
     topics.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(topics)
 }
+
+/// `consumer.committed_offsets`, retried for up to `within` while the group coordinator
+/// moves or loads, or the broker is away: right after a broker restart these are the
+/// answer for a few seconds, and an operator's command should wait them out, not fail.
+pub fn committed_offsets_patiently<C: rdkafka::consumer::ConsumerContext>(
+    consumer: &BaseConsumer<C>,
+    partitions: &rdkafka::TopicPartitionList,
+    within: Duration,
+) -> Result<rdkafka::TopicPartitionList, KafkaError> {
+    let deadline = std::time::Instant::now() + within;
+    let mut wait = Duration::from_millis(200);
+    loop {
+        match consumer.committed_offsets(partitions.clone(), Duration::from_secs(10)) {
+            Err(err) if is_passing(&err) && std::time::Instant::now() + wait < deadline => {
+                tracing::debug!(error = %err, "The group coordinator is not ready; retrying.");
+                std::thread::sleep(wait);
+                wait = (wait * 2).min(Duration::from_secs(2));
+            }
+            answer => return answer,
+        }
+    }
+}
+
+/// Errors that say "not now" rather than "no".
+fn is_passing(err: &KafkaError) -> bool {
+    matches!(
+        err.rdkafka_error_code(),
+        Some(
+            RDKafkaErrorCode::NotCoordinator
+                | RDKafkaErrorCode::CoordinatorLoadInProgress
+                | RDKafkaErrorCode::CoordinatorNotAvailable
+                | RDKafkaErrorCode::AllBrokersDown
+                | RDKafkaErrorCode::BrokerTransportFailure
+                | RDKafkaErrorCode::RequestTimedOut
+                | RDKafkaErrorCode::OperationTimedOut
+        )
+    )
+}

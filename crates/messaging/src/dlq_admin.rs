@@ -282,7 +282,8 @@ impl DlqAdmin {
         for partition in 0..partitions {
             list.add_partition(&topic, partition);
         }
-        let committed = consumer.committed_offsets(list, TIMEOUT)?;
+        let committed =
+            crate::admin::committed_offsets_patiently(&consumer, &list, Duration::from_secs(60))?;
         Ok(committed
             .elements()
             .iter()

@@ -194,7 +194,11 @@ fn consumer_lags(kafka: &KafkaConfig, groups: &[String; 3]) -> anyhow::Result<Ve
                 list.add_partition(&topic, partition.id());
             }
         }
-        let committed = consumer.committed_offsets(list, timeout)?;
+        let committed = messaging::admin::committed_offsets_patiently(
+            &consumer,
+            &list,
+            Duration::from_secs(60),
+        )?;
         let lag: i64 = committed
             .elements()
             .iter()
