@@ -47,3 +47,22 @@ pub fn urlencode(text: &str) -> String {
         })
         .collect()
 }
+
+/// The services' request body limit.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// Sends `request` (whose body is `body_len` bytes) and returns the status and body.
+/// `None` when the connection closed under a body over [`BODY_LIMIT`]: HTTP lets a
+/// server answer early and close instead of reading a body it refuses, and the client,
+/// still sending, may then see the close rather than the answer. Any other failure to
+/// get an answer panics.
+pub async fn send(request: reqwest::RequestBuilder, body_len: usize) -> Option<(u16, String)> {
+    match request.send().await {
+        Ok(response) => {
+            let status = response.status().as_u16();
+            Some((status, response.text().await.unwrap_or_default()))
+        }
+        Err(err) if body_len > BODY_LIMIT && (err.is_request() || err.is_body()) => None,
+        Err(err) => panic!("the service did not answer: {err}"),
+    }
+}
