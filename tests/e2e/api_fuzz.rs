@@ -6,9 +6,8 @@
 use std::time::Duration;
 
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestRunner};
 use serde_json::Value;
-use test_support::fuzz::{any_body, send, urlencode};
+use test_support::fuzz::{any_body, runner, send, urlencode};
 
 use crate::stack::Stack;
 
@@ -58,15 +57,7 @@ async fn every_endpoint_answers_random_input_below_500_and_refuses_in_json() -> 
         stack.payment.url.clone(),
         stack.inventory.url.clone(),
     ];
-    let cases = std::env::var("FUZZ_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(300);
-    let mut runner = TestRunner::new(Config {
-        cases,
-        failure_persistence: None,
-        ..Config::default()
-    });
+    let mut runner = runner(300);
     let handle = tokio::runtime::Handle::current();
     let client = reqwest::Client::new();
     let urls = bases.clone();

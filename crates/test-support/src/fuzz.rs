@@ -66,3 +66,17 @@ pub async fn send(request: reqwest::RequestBuilder, body_len: usize) -> Option<(
         Err(err) => panic!("the service did not answer: {err}"),
     }
 }
+
+/// A proptest runner for `FUZZ_CASES` cases (`default` when unset), failures not
+/// persisted: the seed and the shrunk input are printed instead.
+pub fn runner(default: u32) -> proptest::test_runner::TestRunner {
+    let cases = std::env::var("FUZZ_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(default);
+    proptest::test_runner::TestRunner::new(proptest::test_runner::Config {
+        cases,
+        failure_persistence: None,
+        ..proptest::test_runner::Config::default()
+    })
+}

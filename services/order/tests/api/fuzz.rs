@@ -5,10 +5,9 @@
 use std::time::Duration;
 
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestRunner};
 use serde_json::{Value, json};
 use test_support::TestDatabase;
-use test_support::fuzz::{any_json, send, urlencode};
+use test_support::fuzz::{any_json, runner, send, urlencode};
 
 use crate::support::{settings, start, valid_order};
 
@@ -50,15 +49,7 @@ async fn random_bodies_never_crash_the_api_and_every_refusal_is_a_json_4xx() -> 
     let base = app.base.clone();
     let handle = tokio::runtime::Handle::current();
 
-    let cases = std::env::var("FUZZ_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(300);
-    let mut runner = TestRunner::new(Config {
-        cases,
-        failure_persistence: None,
-        ..Config::default()
-    });
+    let mut runner = runner(300);
     // Strategies are built on the blocking thread: they are not Send.
     let outcome = tokio::task::spawn_blocking(move || {
         let bodies = prop_oneof![
