@@ -83,16 +83,7 @@ async fn spawn(
 
 impl ProcessStack {
     pub async fn start(label: &str) -> anyhow::Result<Self> {
-        let groups = [
-            test_support::unique_name("order"),
-            test_support::unique_name("payment"),
-            test_support::unique_name("inventory"),
-        ];
-        let kafka = test_support::isolated_kafka(
-            label,
-            &groups.iter().map(String::as_str).collect::<Vec<_>>(),
-        )
-        .await?;
+        let (kafka, groups) = crate::stack::isolated(label).await?;
         Ok(Self {
             order: spawn("order-service", label, &kafka, &groups[0]).await?,
             payment: spawn("payment-service", label, &kafka, &groups[1]).await?,

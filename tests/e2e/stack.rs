@@ -2,7 +2,6 @@
 //! and consumer groups of its own.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use messaging::KafkaConfig;
@@ -17,7 +16,29 @@ pub struct Service {
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
+/// Topics and consumer groups of a deployment's own: groups for order, payment and
+/// inventory, and a Kafka configuration whose prefix names its topics.
+pub async fn isolated(label: &str) -> anyhow::Result<(KafkaConfig, [String; 3])> {
+    let groups = ["order", "payment", "inventory"].map(test_support::unique_name);
+    let kafka = test_support::isolated_kafka(
+        label,
+        &groups.iter().map(String::as_str).collect::<Vec<_>>(),
+    )
+    .await?;
+    Ok((kafka, groups))
+}
+
 impl Service {
+    /// Serves and consumes `app` on a task of its own.
+    fn run(app: service_kit::App, group: &str, database: TestDatabase) -> Self {
+        Self {
+            url: format!("http://{}", app.local_addr()),
+            group: group.to_owned(),
+            database,
+            task: tokio::spawn(app.run()),
+        }
+    }
+
     /// False once the service's task has ended (a panic or a fatal error).
     pub fn is_running(&self) -> bool {
         !self.task.is_finished()
@@ -39,20 +60,8 @@ fn config(
     publish_twice: bool,
 ) -> ServiceConfig {
     ServiceConfig {
-        kafka_bootstrap_servers: kafka.bootstrap_servers.clone(),
-        kafka_topic_prefix: kafka.topic_prefix.clone(),
-        database_url: Some(database.url.clone()),
-        database_max_connections: 8,
-        otlp_endpoint: "none".to_owned(),
-        service_name: Some(group.to_owned()),
-        kafka_group_id: None,
-        kafka_group_instance_id: None,
-        trace_sampling_ratio: 1.0,
-        http_addr: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
-        outbox_batch_size: 1000,
-        outbox_retention_hours: 24,
         outbox_publish_twice: publish_twice,
-        log_format: telemetry::LogFormat::Pretty,
+        ..test_support::service_config(kafka, &database.url, group)
     }
 }
 
@@ -64,16 +73,7 @@ impl Stack {
         publish_twice: bool,
         deadline: Duration,
     ) -> anyhow::Result<Self> {
-        let groups = [
-            test_support::unique_name("order"),
-            test_support::unique_name("payment"),
-            test_support::unique_name("inventory"),
-        ];
-        let kafka = test_support::isolated_kafka(
-            label,
-            &groups.iter().map(String::as_str).collect::<Vec<_>>(),
-        )
-        .await?;
+        let (kafka, groups) = isolated(label).await?;
         let shutdown = Shutdown::new();
 
         let database = TestDatabase::create(&format!("{label}_orders")).await?;
@@ -84,34 +84,19 @@ impl Stack {
             snapshot_every: 10,
         };
         let app = order_service::build(resolved, settings, shutdown.clone()).await?;
-        let order = Service {
-            url: format!("http://{}", app.local_addr()),
-            group: groups[0].clone(),
-            database,
-            task: tokio::spawn(app.run()),
-        };
+        let order = Service::run(app, &groups[0], database);
 
         let database = TestDatabase::create(&format!("{label}_payments")).await?;
         let resolved =
             config(&kafka, &database, &groups[1], publish_twice).resolve(&payment_service::SPEC);
         let app = payment_service::build(resolved, shutdown.clone()).await?;
-        let payment = Service {
-            url: format!("http://{}", app.local_addr()),
-            group: groups[1].clone(),
-            database,
-            task: tokio::spawn(app.run()),
-        };
+        let payment = Service::run(app, &groups[1], database);
 
         let database = TestDatabase::create(&format!("{label}_inventory")).await?;
         let resolved =
             config(&kafka, &database, &groups[2], publish_twice).resolve(&inventory_service::SPEC);
         let app = inventory_service::build(resolved, shutdown.clone()).await?;
-        let inventory = Service {
-            url: format!("http://{}", app.local_addr()),
-            group: groups[2].clone(),
-            database,
-            task: tokio::spawn(app.run()),
-        };
+        let inventory = Service::run(app, &groups[2], database);
         Ok(Self {
             kafka,
             order,

@@ -2,7 +2,6 @@
 //! operational endpoints, and stops cleanly: in process through its factory, and as a
 //! real binary on SIGTERM.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -13,22 +12,12 @@ use service_kit::{App, ServiceConfig, ServiceSpec, Shutdown};
 use test_support::TestDatabase;
 
 fn config_for(spec: &ServiceSpec, database_url: &str) -> Resolved {
+    let kafka =
+        test_support::kafka().with_topic_prefix(format!("{}.", test_support::unique_name("smoke")));
+    // A group and topics of its own: never a member of a running stack's groups.
     let config = ServiceConfig {
-        kafka_bootstrap_servers: test_support::kafka_bootstrap_servers(),
-        kafka_topic_prefix: format!("{}.", test_support::unique_name("smoke")),
-        database_url: Some(database_url.to_owned()),
         database_max_connections: 4,
-        otlp_endpoint: "none".to_owned(),
-        // A group and topics of its own: never a member of a running stack's groups.
-        service_name: Some(test_support::unique_name(spec.name)),
-        kafka_group_id: None,
-        kafka_group_instance_id: None,
-        trace_sampling_ratio: 1.0,
-        http_addr: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
-        outbox_batch_size: 1000,
-        outbox_retention_hours: 24,
-        outbox_publish_twice: false,
-        log_format: telemetry::LogFormat::Pretty,
+        ..test_support::service_config(&kafka, database_url, &test_support::unique_name(spec.name))
     };
     config.resolve(spec)
 }

@@ -7,7 +7,6 @@ use std::time::Duration;
 use messaging::KafkaConfig;
 use rdkafka::Message;
 use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::message::Headers;
 
 /// Headers every produced message carries (DESIGN.md §3).
 pub const REQUIRED: [&str; 9] = [
@@ -125,16 +124,7 @@ pub fn read_all(
         }
         let headers = message
             .headers()
-            .map(|h| {
-                h.iter()
-                    .map(|h| {
-                        (
-                            h.key.to_owned(),
-                            String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned(),
-                        )
-                    })
-                    .collect()
-            })
+            .map(|h| messaging::headers::as_text(h).into_iter().collect())
             .unwrap_or_default();
         messages.push(headers);
     }

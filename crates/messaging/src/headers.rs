@@ -60,6 +60,20 @@ pub fn last_value<'a, H: Headers>(headers: &'a H, name: &str) -> Option<&'a [u8]
         .and_then(|h| h.value)
 }
 
+/// Every header as `(name, text)`, values read as UTF-8 lossily and a null value as
+/// empty: for tools and tests that show or compare headers.
+pub fn as_text<H: Headers>(headers: &H) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|h| {
+            (
+                h.key.to_owned(),
+                String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned(),
+            )
+        })
+        .collect()
+}
+
 /// `cx` with the correlation id added to its baggage, so every hop can read it.
 pub fn with_correlation(cx: &Context, correlation_id: &str) -> Context {
     cx.with_baggage([KeyValue::new(

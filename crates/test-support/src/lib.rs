@@ -7,6 +7,9 @@
 
 pub mod fuzz;
 pub mod proxy;
+pub mod service;
+
+pub use service::service_config;
 
 use anyhow::Context as _;
 use contracts::topics::TopicSpec;

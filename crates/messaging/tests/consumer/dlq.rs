@@ -8,7 +8,6 @@ use contracts::events::TopicEvent;
 use messaging::headers::{event_headers, to_owned_headers};
 use rdkafka::Message;
 use rdkafka::consumer::{Consumer, StreamConsumer};
-use rdkafka::message::Headers;
 
 use crate::support::{Fail, Fixture, TestHandler, metadata_for, order_created, until};
 
@@ -45,16 +44,7 @@ pub async fn read_dlq(group: &str, count: usize) -> anyhow::Result<Vec<Dead>> {
             })??;
         let headers = message
             .headers()
-            .map(|h| {
-                h.iter()
-                    .map(|h| {
-                        (
-                            h.key.to_owned(),
-                            String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned(),
-                        )
-                    })
-                    .collect()
-            })
+            .map(|h| messaging::headers::as_text(h).into_iter().collect())
             .unwrap_or_default();
         dead.push(Dead {
             key: message.key().unwrap_or_default().to_vec(),

@@ -1,11 +1,10 @@
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use order_service::OrderSettings;
 use order_service::app::OrderService;
 use outbox::Wakeup;
 use serde_json::{Value, json};
-use service_kit::{ServiceConfig, Shutdown};
+use service_kit::Shutdown;
 use sqlx::PgPool;
 use test_support::TestDatabase;
 
@@ -29,23 +28,8 @@ pub fn settings(deadline: Duration) -> OrderSettings {
 pub async fn start(database: &TestDatabase, settings: OrderSettings) -> anyhow::Result<TestApp> {
     let group = test_support::unique_name("order-test");
     let kafka = test_support::isolated_kafka("order-test", &[&group]).await?;
-    let config = ServiceConfig {
-        kafka_bootstrap_servers: test_support::kafka_bootstrap_servers(),
-        kafka_topic_prefix: kafka.topic_prefix.clone(),
-        database_url: Some(database.url.clone()),
-        database_max_connections: 8,
-        otlp_endpoint: "none".to_owned(),
-        service_name: Some(group),
-        kafka_group_id: None,
-        kafka_group_instance_id: None,
-        trace_sampling_ratio: 1.0,
-        http_addr: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
-        outbox_batch_size: 1000,
-        outbox_retention_hours: 24,
-        outbox_publish_twice: false,
-        log_format: telemetry::LogFormat::Pretty,
-    }
-    .resolve(&order_service::SPEC);
+    let config =
+        test_support::service_config(&kafka, &database.url, &group).resolve(&order_service::SPEC);
     let shutdown = Shutdown::new();
     let app = order_service::build(config, settings, shutdown.clone()).await?;
     let base = format!("http://{}", app.local_addr());

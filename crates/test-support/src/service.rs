@@ -1,0 +1,29 @@
+//! A service's configuration for a test, in one place: a new setting is added here,
+//! not in every suite that starts a service.
+
+use std::net::SocketAddr;
+
+use messaging::KafkaConfig;
+use service_kit::ServiceConfig;
+
+/// `kafka`'s brokers and topic prefix, `database_url`, `name` as service name and
+/// consumer group, an ephemeral port on loopback, no span export. Change a field with
+/// struct update syntax.
+pub fn service_config(kafka: &KafkaConfig, database_url: &str, name: &str) -> ServiceConfig {
+    ServiceConfig {
+        kafka_bootstrap_servers: kafka.bootstrap_servers.clone(),
+        kafka_topic_prefix: kafka.topic_prefix.clone(),
+        database_url: Some(database_url.to_owned()),
+        database_max_connections: 8,
+        otlp_endpoint: "none".to_owned(),
+        service_name: Some(name.to_owned()),
+        kafka_group_id: None,
+        kafka_group_instance_id: None,
+        trace_sampling_ratio: 1.0,
+        http_addr: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+        outbox_batch_size: 1000,
+        outbox_retention_hours: 24,
+        outbox_publish_twice: false,
+        log_format: telemetry::LogFormat::Pretty,
+    }
+}
