@@ -1,6 +1,8 @@
 //! The idempotent consumer's inbox: one row per handled event, written in the same
 //! transaction as the event's effect, so an effect and its "done" mark commit together.
 
+use std::collections::{HashMap, HashSet};
+
 use sha2::{Digest, Sha256};
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -20,38 +22,71 @@ pub fn body_sha256(body: &[u8]) -> [u8; 32] {
     Sha256::digest(body).into()
 }
 
-/// Records `event_id` for `group` in the caller's transaction.
-pub async fn record(
+/// Records every `(event_id, sha256)` of a batch for `group` in one statement, in the
+/// caller's transaction, and says what each one is. The second sight of an id within
+/// the batch is judged against the first: a `Duplicate` with the same body, a
+/// `Conflict` with another. Ids seen before the batch cost a second statement, which
+/// only a redelivery or a replay pays.
+pub async fn record_all(
     tx: &mut PgConnection,
     group: &str,
-    event_id: Uuid,
-    sha256: &[u8; 32],
-) -> Result<InboxOutcome, sqlx::Error> {
-    let inserted = sqlx::query(
-        "INSERT INTO processed_messages (consumer_group, event_id, body_sha256) VALUES ($1, $2, $3)
-         ON CONFLICT DO NOTHING",
+    events: &[(Uuid, [u8; 32])],
+) -> Result<Vec<InboxOutcome>, sqlx::Error> {
+    let ids: Vec<Uuid> = events.iter().map(|(id, _)| *id).collect();
+    let shas: Vec<&[u8]> = events.iter().map(|(_, sha)| &sha[..]).collect();
+    let inserted: HashSet<Uuid> = sqlx::query_scalar(
+        "INSERT INTO processed_messages (consumer_group, event_id, body_sha256)
+         SELECT $1, id, sha FROM unnest($2::uuid[], $3::bytea[]) AS t(id, sha)
+         ON CONFLICT DO NOTHING RETURNING event_id",
     )
     .bind(group)
-    .bind(event_id)
-    .bind(&sha256[..])
-    .execute(&mut *tx)
+    .bind(&ids)
+    .bind(&shas)
+    .fetch_all(&mut *tx)
     .await?
-    .rows_affected();
-    if inserted == 1 {
-        return Ok(InboxOutcome::New);
+    .into_iter()
+    .collect();
+    // First sight in this batch: id → its body's hash.
+    let mut first: HashMap<Uuid, [u8; 32]> = HashMap::with_capacity(events.len());
+    let mut earlier: Vec<Uuid> = Vec::new();
+    for (id, sha) in events {
+        if inserted.contains(id) {
+            first.entry(*id).or_insert(*sha);
+        } else {
+            earlier.push(*id);
+        }
     }
-    let stored: Vec<u8> = sqlx::query_scalar(
-        "SELECT body_sha256 FROM processed_messages WHERE consumer_group = $1 AND event_id = $2",
-    )
-    .bind(group)
-    .bind(event_id)
-    .fetch_one(&mut *tx)
-    .await?;
-    Ok(if stored == sha256[..] {
-        InboxOutcome::Duplicate
+    let stored: HashMap<Uuid, Vec<u8>> = if earlier.is_empty() {
+        HashMap::new()
     } else {
-        InboxOutcome::Conflict
-    })
+        sqlx::query_as::<_, (Uuid, Vec<u8>)>(
+            "SELECT event_id, body_sha256 FROM processed_messages
+             WHERE consumer_group = $1 AND event_id = ANY($2)",
+        )
+        .bind(group)
+        .bind(&earlier)
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .collect()
+    };
+    let mut claimed: HashSet<Uuid> = HashSet::with_capacity(first.len());
+    events
+        .iter()
+        .map(|(id, sha)| {
+            let known: &[u8] = match first.get(id) {
+                Some(_) if claimed.insert(*id) => return Ok(InboxOutcome::New),
+                Some(first_sha) => &first_sha[..],
+                // Gone between the two statements (pruned): try the batch again.
+                None => stored.get(id).ok_or(sqlx::Error::RowNotFound)?,
+            };
+            Ok(if known == &sha[..] {
+                InboxOutcome::Duplicate
+            } else {
+                InboxOutcome::Conflict
+            })
+        })
+        .collect()
 }
 
 /// Deletes inbox rows older than `retention` (kept at least as long as DLQ messages,

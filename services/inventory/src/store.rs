@@ -8,11 +8,9 @@ use uuid::Uuid;
 
 use crate::domain::{Decision, Reservation, ReservationStatus};
 
-/// Creates the order's reservation row if absent, then locks it: first thing in every
-/// handler's transaction (DESIGN.md §1).
-pub async fn lock_reservation(tx: &mut PgConnection, order_id: OrderId) -> Result<(), sqlx::Error> {
-    messaging::consumer::lock_state_row(tx, "order_reservations", order_id).await
-}
+/// The per-order state rows, which the consumer runtime creates and locks first in
+/// every handler's transaction (DESIGN.md §1).
+pub const STATE_TABLE: &str = "order_reservations";
 
 pub async fn reservation(
     tx: &mut PgConnection,

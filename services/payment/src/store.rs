@@ -5,13 +5,11 @@ use sqlx::PgConnection;
 
 use crate::domain::{Account, Decision, PaymentState, PaymentStatus};
 
-/// Creates the order's state row if absent, then locks it: first thing in every
-/// handler's transaction (DESIGN.md §1).
-pub async fn lock_payment(tx: &mut PgConnection, order_id: OrderId) -> Result<(), sqlx::Error> {
-    messaging::consumer::lock_state_row(tx, "payments", order_id).await
-}
+/// The per-order state rows, which the consumer runtime creates and locks first in
+/// every handler's transaction (DESIGN.md §1).
+pub const STATE_TABLE: &str = "payments";
 
-/// The order's payment state (its row locked by [`lock_payment`]).
+/// The order's payment state (its row locked by the runtime).
 pub async fn payment_state(
     tx: &mut PgConnection,
     order_id: OrderId,

@@ -1,10 +1,11 @@
 //! The consumer runtime of DESIGN.md §5: at-least-once delivery made effectively
 //! exactly-once by an inbox written in the same transaction as the effect.
 //!
-//! Each message: decode → lock the order's state row → dedup in the inbox → handle →
-//! (the handler's outbox rows) → commit; then, and only then, its offset is stored.
-//! A polled batch shares one transaction with a savepoint per message; the first
-//! failure commits what came before and handles the rest one per transaction.
+//! Each polled batch: decode → lock the state rows of its orders → dedup its events in
+//! the inbox → handle each new one (with the handler's outbox rows) → commit; then,
+//! and only then, the offsets are stored. Locking and dedup are one statement each for
+//! the whole batch. The first failure commits what came before and handles the rest
+//! one per transaction.
 //!
 //! - [`Handler`]: what a service plugs in.
 //! - `prepare`: decoding and sorting a message before any database work.
@@ -56,14 +57,11 @@ pub trait Handler: Send + Sync + 'static {
     /// the version). Others are skipped with a log line, never dead-lettered.
     fn handles(&self, name: &str) -> bool;
 
-    /// First thing in the transaction: create the order's state row if absent, then
-    /// lock it (`INSERT ... ON CONFLICT DO NOTHING`, then `SELECT ... FOR UPDATE`), so
-    /// handlers of one order serialise whichever topic or replica they run on.
-    fn lock(
-        &self,
-        tx: &mut PgConnection,
-        order_id: OrderId,
-    ) -> impl Future<Output = Result<(), HandlerError>> + Send;
+    /// The table of this service's per-order state rows (`order_id` and `status`
+    /// columns). The runtime creates and locks the rows of a batch's orders before
+    /// anything else in its transaction ([`lock_state_rows`]), so handlers of one order
+    /// serialise whichever topic or replica they run on.
+    fn state_table(&self) -> &'static str;
 
     /// Applies the event in `tx`. Runs inside the message's span, so outbox rows written
     /// here carry this message's trace context.
@@ -128,24 +126,37 @@ impl ConsumerConfig {
 }
 
 /// Creates the order's state row in `table` if absent (`status = 'new'`), then locks it:
-/// the first statement of every handler's transaction (DESIGN.md §1), so handlers of
-/// one order serialise whichever topic, partition or replica they run on. `table` is
-/// a compile-time name with `order_id` and `status` columns.
-///
-/// One round trip: `ON CONFLICT DO UPDATE` locks the existing row, even one committed
-/// after this statement's snapshot, which a `DO NOTHING` followed by `SELECT ... FOR
-/// UPDATE` needed two statements for. The update writes the same key back (a HOT
-/// update, no index change).
+/// the first statement of every transaction that works on one order outside the
+/// consumer runtime (requests, timers). `table` is a compile-time name with `order_id`
+/// and `status` columns.
 pub async fn lock_state_row(
     tx: &mut PgConnection,
     table: &'static str,
     order_id: OrderId,
 ) -> Result<(), sqlx::Error> {
+    lock_state_rows(tx, table, &[order_id]).await
+}
+
+/// Creates the state rows of `order_ids` in `table` if absent (`status = 'new'`), then
+/// locks them, in one statement (DESIGN.md §1). `ON CONFLICT DO UPDATE` locks an existing
+/// row, even one committed after the statement's snapshot, which `DO NOTHING` followed by
+/// `SELECT ... FOR UPDATE` needed two statements for; the update writes the same key back
+/// (a HOT update, no index change). The rows are taken in sorted order, so two batches
+/// that share orders cannot deadlock on them.
+pub async fn lock_state_rows(
+    tx: &mut PgConnection,
+    table: &'static str,
+    order_ids: &[OrderId],
+) -> Result<(), sqlx::Error> {
+    let mut ids: Vec<uuid::Uuid> = order_ids.iter().map(|id| id.0).collect();
+    ids.sort_unstable();
+    ids.dedup();
     sqlx::query(&format!(
-        "INSERT INTO {table} (order_id, status) VALUES ($1, 'new') \
+        "INSERT INTO {table} (order_id, status) \
+         SELECT id, 'new' FROM unnest($1::uuid[]) AS t(id) ORDER BY id \
          ON CONFLICT (order_id) DO UPDATE SET order_id = EXCLUDED.order_id"
     ))
-    .bind(order_id.0)
+    .bind(&ids)
     .execute(&mut *tx)
     .await?;
     Ok(())

@@ -1,4 +1,4 @@
-//! The poll loop: batches, savepoints, retries, dead letters, pausing on outages.
+//! The poll loop: batches, retries, dead letters, pausing on outages.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -223,52 +223,73 @@ impl<H: Handler> ConsumerRuntime<H> {
     }
 
     /// Every message in one transaction, stopping at the first that fails or needs a
-    /// dead letter. No savepoint per message (two round trips each): when a handler
-    /// fails, the transaction is rolled back and the messages before it are committed
-    /// again on their own, which costs something only on the rare failure.
+    /// dead letter. The batch's orders are locked and its events recorded in the inbox
+    /// up front, one statement each. No savepoint per message (two round trips each):
+    /// when a handler fails, the transaction is rolled back and the messages before it
+    /// are committed again on their own, which costs something only on the rare failure.
     async fn try_batch(&self, batch: &[OwnedMessage], prepared: &[Prepared]) -> BatchResult {
         let mut tx = match self.pool.begin().await {
             Ok(tx) => tx,
             Err(err) => return outage_or(err.into(), BatchResult::Prefix(0, None)),
         };
-        let mut outcomes = Vec::with_capacity(batch.len());
-        let mut stop = None;
-        for (index, (message, prep)) in batch.iter().zip(prepared).enumerate() {
-            match prep {
-                Prepared::Skip(reason) => self.skips.record(message, reason),
-                // Nothing of it was written: what came before commits as it is.
-                Prepared::DeadLetter(..) => {
-                    stop = Some((index, None));
-                    break;
+        // Nothing of a dead letter is written: what comes before it commits as it is.
+        let end = prepared
+            .iter()
+            .position(|p| matches!(p, Prepared::DeadLetter(..)))
+            .unwrap_or(batch.len());
+        let to_handle: Vec<(&Envelope, &[u8; 32])> = prepared[..end]
+            .iter()
+            .filter_map(|p| match p {
+                Prepared::Handle(envelope, sha) => Some((envelope.as_ref(), sha)),
+                _ => None,
+            })
+            .collect();
+        let mut admitted = match self.admit(&mut tx, &to_handle).await {
+            Ok(admitted) => admitted.into_iter(),
+            // Not one message's fault: each goes on alone, with its own retries.
+            Err(err) => return outage_or(err, BatchResult::Prefix(0, None)),
+        };
+        let mut outcomes = Vec::with_capacity(to_handle.len());
+        for (index, (message, prep)) in batch[..end].iter().zip(prepared).enumerate() {
+            let envelope = match prep {
+                Prepared::Skip(reason) => {
+                    self.skips.record(message, reason);
+                    continue;
                 }
-                Prepared::Handle(envelope, sha) => {
-                    let span = message_span(&self.config.group, message, envelope);
-                    match self.apply(&mut tx, envelope, sha).instrument(span).await {
-                        // The lock may have created a state row for the body's order:
-                        // undone with the rest; the message goes on alone to the DLQ.
-                        Ok(Applied::Conflict) => {
-                            drop(tx);
-                            return self.redo_prefix(batch, prepared, index, None).await;
-                        }
-                        Ok(applied) => outcomes.push(applied),
-                        Err(err) => {
-                            if err.class() == ErrorClass::Infrastructure {
-                                return BatchResult::Outage(err);
-                            }
-                            // Its writes, or an aborted transaction, are in `tx`.
-                            drop(tx);
-                            return self.redo_prefix(batch, prepared, index, Some(err)).await;
-                        }
+                Prepared::DeadLetter(..) => unreachable!("the batch stops before a dead letter"),
+                Prepared::Handle(envelope, _) => envelope,
+            };
+            let span = message_span(&self.config.group, message, envelope);
+            let admission = admitted.next().expect("one admission per handled message");
+            match self
+                .apply(&mut tx, envelope, admission)
+                .instrument(span)
+                .await
+            {
+                // The batch's lock may have created a state row for the body's order:
+                // undone with the rest; the message goes on alone to the DLQ.
+                Ok(Applied::Conflict) => {
+                    drop(tx);
+                    return self.redo_prefix(batch, prepared, index, None).await;
+                }
+                Ok(applied) => outcomes.push(applied),
+                Err(err) => {
+                    if err.class() == ErrorClass::Infrastructure {
+                        return BatchResult::Outage(err);
                     }
+                    // Its writes, or an aborted transaction, are in `tx`.
+                    drop(tx);
+                    return self.redo_prefix(batch, prepared, index, Some(err)).await;
                 }
             }
         }
         match tx.commit().await {
             Ok(()) => {
                 outcomes.iter().for_each(|a| self.count(*a));
-                match stop {
-                    None => BatchResult::All,
-                    Some((index, failed)) => BatchResult::Prefix(index, failed),
+                if end == batch.len() {
+                    BatchResult::All
+                } else {
+                    BatchResult::Prefix(end, None)
                 }
             }
             Err(err) => outage_or(err.into(), BatchResult::Prefix(0, None)),
@@ -339,7 +360,11 @@ impl<H: Handler> ConsumerRuntime<H> {
             let span = message_span(&self.config.group, message, envelope);
             let result = async {
                 let mut tx = self.pool.begin().await?;
-                match self.apply(&mut tx, envelope, sha).await {
+                let applied = match self.admit(&mut tx, &[(envelope, sha)]).await {
+                    Ok(admitted) => self.apply(&mut tx, envelope, admitted[0]).await,
+                    Err(err) => Err(err),
+                };
+                match applied {
                     Ok(Applied::Conflict) => {
                         tx.rollback().await?;
                         Ok(Applied::Conflict)
@@ -404,15 +429,33 @@ impl<H: Handler> ConsumerRuntime<H> {
         }
     }
 
-    /// Lock the order, dedup in the inbox, handle: the body of every transaction.
+    /// Locks the orders of `messages` and records their events in the inbox: the start
+    /// of every transaction, two statements however many messages it carries.
+    async fn admit(
+        &self,
+        tx: &mut PgConnection,
+        messages: &[(&Envelope, &[u8; 32])],
+    ) -> Result<Vec<InboxOutcome>, HandlerError> {
+        if messages.is_empty() {
+            return Ok(Vec::new());
+        }
+        let orders: Vec<_> = messages.iter().map(|(e, _)| e.order_id()).collect();
+        super::lock_state_rows(tx, self.handler.state_table(), &orders).await?;
+        let events: Vec<_> = messages
+            .iter()
+            .map(|(e, sha)| (e.metadata.event_id, **sha))
+            .collect();
+        Ok(inbox::record_all(tx, &self.config.group, &events).await?)
+    }
+
+    /// Handles an admitted message: a new event is applied, a known one is not.
     async fn apply(
         &self,
         tx: &mut PgConnection,
         envelope: &Envelope,
-        sha: &[u8; 32],
+        admission: InboxOutcome,
     ) -> Result<Applied, HandlerError> {
-        self.handler.lock(tx, envelope.order_id()).await?;
-        match inbox::record(tx, &self.config.group, envelope.metadata.event_id, sha).await? {
+        match admission {
             InboxOutcome::New => Ok(Applied::Handled(self.handler.handle(tx, envelope).await?)),
             InboxOutcome::Duplicate => Ok(Applied::Duplicate),
             InboxOutcome::Conflict => Ok(Applied::Conflict),

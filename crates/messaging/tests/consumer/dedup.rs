@@ -162,3 +162,52 @@ async fn the_same_event_id_with_another_body_is_dead_lettered_as_poison() -> any
     );
     fixture.finish().await
 }
+
+/// The batch inbox on the real database: one statement decides a whole batch, with
+/// repeats inside the batch judged against their first sight.
+#[tokio::test]
+async fn the_batch_inbox_tells_new_duplicate_and_conflict_within_and_across_batches()
+-> anyhow::Result<()> {
+    use messaging::inbox::{InboxOutcome::*, record_all};
+    let fixture = Fixture::new("inbox_batch", 1).await?;
+    let (a, b, c) = (
+        uuid::Uuid::now_v7(),
+        uuid::Uuid::now_v7(),
+        uuid::Uuid::now_v7(),
+    );
+    let (body, other) = ([1u8; 32], [2u8; 32]);
+
+    let mut tx = fixture.pool.begin().await?;
+    let first = record_all(
+        &mut tx,
+        &fixture.group,
+        &[(a, body), (b, body), (a, body), (b, other)],
+    )
+    .await?;
+    tx.commit().await?;
+    assert_eq!(first, [New, New, Duplicate, Conflict]);
+
+    let mut tx = fixture.pool.begin().await?;
+    let second = record_all(
+        &mut tx,
+        &fixture.group,
+        &[(c, body), (a, body), (b, other), (c, other)],
+    )
+    .await?;
+    assert_eq!(second, [New, Duplicate, Conflict, Conflict]);
+    tx.rollback().await?;
+
+    let mut tx = fixture.pool.begin().await?;
+    let other_group = record_all(&mut tx, "another-group", &[(a, other)]).await?;
+    assert_eq!(other_group, [New], "the inbox is per group");
+    tx.rollback().await?;
+
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM processed_messages")
+        .fetch_one(&fixture.pool)
+        .await?;
+    assert_eq!(
+        stored, 2,
+        "only the committed batch's first sights are kept"
+    );
+    fixture.finish().await
+}

@@ -69,8 +69,8 @@ impl Handler for TestHandler {
         name == "order.created"
     }
 
-    async fn lock(&self, tx: &mut PgConnection, order_id: OrderId) -> Result<(), HandlerError> {
-        Ok(messaging::consumer::lock_state_row(tx, "test_state", order_id).await?)
+    fn state_table(&self) -> &'static str {
+        "test_state"
     }
 
     async fn handle(

@@ -1,7 +1,7 @@
 //! inventory consumes `payment-events` (`PaymentCompleted` reserves) and `order-events`
 //! (`OrderCancelled` releases, `OrderShipped` ships).
 
-use contracts::{OrderEvent, OrderId, PaymentEvent, SagaEvent};
+use contracts::{OrderEvent, PaymentEvent, SagaEvent};
 use messaging::consumer::{Envelope, Handler, Outcome};
 use messaging::error::HandlerError;
 use outbox::Wakeup;
@@ -25,9 +25,8 @@ impl Handler for InventoryHandler {
         )
     }
 
-    async fn lock(&self, tx: &mut PgConnection, order_id: OrderId) -> Result<(), HandlerError> {
-        store::lock_reservation(tx, order_id).await?;
-        Ok(())
+    fn state_table(&self) -> &'static str {
+        store::STATE_TABLE
     }
 
     async fn handle(

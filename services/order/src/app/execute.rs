@@ -128,9 +128,11 @@ impl OrderService {
         }
 
         let correlation_id = correlation_id.unwrap_or_else(Uuid::now_v7);
-        let causation_id = match cause.causation_id {
-            Some(id) => id,
-            None => event_store::latest_event_id(tx, order_id)
+        let causation_id = match (cause.causation_id, &state) {
+            (Some(id), _) => id,
+            // A new order's first event is caused by its correlation id.
+            (None, None) => correlation_id,
+            (None, Some(_)) => event_store::latest_event_id(tx, order_id)
                 .await?
                 .unwrap_or(correlation_id),
         };
@@ -172,7 +174,7 @@ impl OrderService {
                 appended: 0,
             }));
         };
-        view::upsert(tx, &order, correlation_id, now).await?;
+        let created_at = view::upsert(tx, &order, correlation_id, now).await?;
         if crosses_multiple(expected, order.version, self.snapshot_every) {
             event_store::snapshot(tx, &order).await?;
         }
@@ -186,7 +188,7 @@ impl OrderService {
             deadlines::schedule(tx, order_id, due).await?;
         } else if was_pending && order.status != OrderStatus::Pending {
             deadlines::clear(tx, order_id).await?;
-            record_outcome(tx, &order, now).await?;
+            record_outcome(&order, created_at, now);
         }
         for event in &stored {
             if let Some(published) = to_published(&order, &event.event) {
@@ -214,16 +216,7 @@ impl OrderService {
 }
 
 /// Counts how a saga ended and how long it took (creation to its outcome).
-async fn record_outcome(
-    tx: &mut PgConnection,
-    order: &Order,
-    now: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
-    let created_at: Option<DateTime<Utc>> =
-        sqlx::query_scalar("SELECT created_at FROM order_view WHERE order_id = $1")
-            .bind(order.order_id.0)
-            .fetch_optional(&mut *tx)
-            .await?;
+fn record_outcome(order: &Order, created_at: DateTime<Utc>, now: DateTime<Utc>) {
     let outcome = match order.cancel_reason {
         None => "confirmed".to_owned(),
         Some(reason) => serde_json::to_value(reason)
@@ -232,11 +225,8 @@ async fn record_outcome(
             .unwrap_or_else(|| "cancelled".to_owned()),
     };
     metrics::counter!("saga_outcomes_total", "outcome" => outcome.clone()).increment(1);
-    if let Some(created_at) = created_at {
-        let seconds = (now - created_at).num_microseconds().unwrap_or(0) as f64 / 1e6;
-        metrics::histogram!("saga_duration_seconds", "outcome" => outcome).record(seconds);
-    }
-    Ok(())
+    let seconds = (now - created_at).num_microseconds().unwrap_or(0) as f64 / 1e6;
+    metrics::histogram!("saga_duration_seconds", "outcome" => outcome).record(seconds);
 }
 
 /// True when a snapshot is due: the version crossed a multiple of `every`.

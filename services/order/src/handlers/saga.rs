@@ -54,10 +54,8 @@ impl Handler for SagaHandler {
         HANDLED.contains(&name)
     }
 
-    async fn lock(&self, tx: &mut PgConnection, order_id: OrderId) -> Result<(), HandlerError> {
-        lock_saga_row(tx, order_id)
-            .await
-            .map_err(HandlerError::from)
+    fn state_table(&self) -> &'static str {
+        SAGA_LOCKS
     }
 
     async fn handle(
@@ -93,9 +91,13 @@ impl Handler for SagaHandler {
     }
 }
 
-/// The per-order state row every handler locks first (DESIGN.md §1).
+/// The per-order state rows every transaction on an order locks first (DESIGN.md §1):
+/// the consumer runtime's, and [`lock_saga_row`]'s for the deadline timer.
+const SAGA_LOCKS: &str = "order_saga_locks";
+
+/// Creates and locks the order's row in [`SAGA_LOCKS`].
 pub async fn lock_saga_row(tx: &mut PgConnection, order_id: OrderId) -> Result<(), sqlx::Error> {
-    messaging::consumer::lock_state_row(tx, "order_saga_locks", order_id).await
+    messaging::consumer::lock_state_row(tx, SAGA_LOCKS, order_id).await
 }
 
 fn to_handler_error(err: ServiceError) -> HandlerError {

@@ -82,61 +82,102 @@ impl EventRow {
     }
 }
 
+/// One row of [`load`]'s answer: the latest snapshot (first, if any), then the events
+/// from the snapshot's own version on.
+#[derive(FromRow)]
+struct LoadRow {
+    is_snapshot: bool,
+    version: i64,
+    event_type: String,
+    schema_version: i32,
+    payload: serde_json::Value,
+    metadata: Option<sqlx::types::Json<EventMetadata>>,
+    recorded_at: Option<DateTime<Utc>>,
+}
+
 /// The current state: the latest readable snapshot plus the events after it, or a
-/// full replay when there is no snapshot or it cannot be read.
+/// full replay when there is no snapshot or it cannot be read. One statement on the
+/// hot path; an unreadable snapshot costs a second.
 pub async fn load(
     conn: &mut PgConnection,
     order_id: OrderId,
 ) -> Result<Option<Loaded>, StoreError> {
-    let snapshot: Option<(i64, i32, serde_json::Value)> = sqlx::query_as(
-        "SELECT version, schema_version, state FROM order_snapshots WHERE order_id = $1 ORDER BY version DESC LIMIT 1",
+    let rows: Vec<LoadRow> = sqlx::query_as(
+        "WITH snapshot AS (
+             SELECT version, schema_version, state FROM order_snapshots
+             WHERE order_id = $1 ORDER BY version DESC LIMIT 1)
+         SELECT true AS is_snapshot, version, '' AS event_type, schema_version, state AS payload,
+                NULL::jsonb AS metadata, NULL::timestamptz AS recorded_at
+         FROM snapshot
+         UNION ALL
+         SELECT false, version, event_type, schema_version, payload, metadata, recorded_at
+         FROM order_events
+         WHERE order_id = $1 AND version >= coalesce((SELECT version FROM snapshot), 0)
+         ORDER BY is_snapshot DESC, version",
     )
     .bind(order_id.0)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let base = snapshot.and_then(|(version, schema, state)| {
-        let restored = (schema == SNAPSHOT_SCHEMA)
-            .then(|| serde_json::from_value::<Order>(state))
-            .and_then(Result::ok)
-            .filter(|order| order.version == version);
-        if restored.is_none() {
-            tracing::warn!(%order_id, version, "Unreadable snapshot; replaying every event instead.");
-        }
-        restored
-    });
-    let after = base.as_ref().map_or(0, |order| order.version);
-    let rows: Vec<EventRow> = sqlx::query_as(
-        "SELECT version, event_type, schema_version, payload, metadata, recorded_at
-         FROM order_events WHERE order_id = $1 AND version > $2 ORDER BY version",
-    )
-    .bind(order_id.0)
-    .bind(after)
     .fetch_all(&mut *conn)
     .await?;
-    let replayed = rows.len();
+    let mut rows = rows.into_iter().peekable();
+    let base = match rows.next_if(|row| row.is_snapshot) {
+        None => None,
+        Some(snapshot) => {
+            let restored = (snapshot.schema_version == SNAPSHOT_SCHEMA)
+                .then(|| serde_json::from_value::<Order>(snapshot.payload))
+                .and_then(Result::ok)
+                .filter(|order| order.version == snapshot.version);
+            if restored.is_none() {
+                tracing::warn!(%order_id, version = snapshot.version, "Unreadable snapshot; replaying every event instead.");
+                return replay(conn, order_id).await;
+            }
+            restored
+        }
+    };
+    let after = base.as_ref().map_or(0, |order| order.version);
+    let events = rows
+        .map(|row| {
+            EventRow {
+                version: row.version,
+                event_type: row.event_type,
+                schema_version: row.schema_version,
+                payload: row.payload,
+                metadata: row.metadata.ok_or(sqlx::Error::RowNotFound)?,
+                recorded_at: row.recorded_at.ok_or(sqlx::Error::RowNotFound)?,
+            }
+            .into_stored()
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok(fold_loaded(base, after, events))
+}
+
+/// [`load`] without a snapshot: every event folded.
+async fn replay(conn: &mut PgConnection, order_id: OrderId) -> Result<Option<Loaded>, StoreError> {
+    Ok(fold_loaded(None, 0, history(conn, order_id).await?))
+}
+
+/// Folds the events after version `after` onto `base`; the event at `after` (the
+/// snapshot's) only gives the clock.
+fn fold_loaded(base: Option<Order>, after: i64, events: Vec<StoredEvent>) -> Option<Loaded> {
     let mut state = base;
+    let mut replayed = 0;
     let mut first = None;
     let mut last_recorded_at = None;
-    for row in rows {
-        let stored = row.into_stored()?;
+    for stored in events {
         last_recorded_at = Some(stored.recorded_at);
         if stored.version == 1 {
             first = Some(stored.metadata);
         }
-        state = evolve(state, &stored.event);
+        if stored.version > after {
+            state = evolve(state, &stored.event);
+            replayed += 1;
+        }
     }
-    if last_recorded_at.is_none()
-        && let Some(order) = &state
-    {
-        // A snapshot with nothing after it: the clock comes from its event.
-        last_recorded_at = recorded_at(conn, order_id, order.version).await?;
-    }
-    Ok(state.map(|order| Loaded {
+    state.map(|order| Loaded {
         order,
         replayed,
         first,
         last_recorded_at,
-    }))
+    })
 }
 
 /// Every event of an order, in order (for history, and for point-in-time reads).
@@ -196,20 +237,6 @@ pub async fn latest_event_id(
     .fetch_optional(&mut *conn)
     .await?;
     Ok(id.and_then(|id| Uuid::parse_str(&id).ok()))
-}
-
-async fn recorded_at(
-    conn: &mut PgConnection,
-    order_id: OrderId,
-    version: i64,
-) -> Result<Option<DateTime<Utc>>, StoreError> {
-    Ok(sqlx::query_scalar(
-        "SELECT recorded_at FROM order_events WHERE order_id = $1 AND version = $2",
-    )
-    .bind(order_id.0)
-    .bind(version)
-    .fetch_optional(&mut *conn)
-    .await?)
 }
 
 /// Appends `events` after `expected_version` in the caller's transaction, returning

@@ -13,21 +13,22 @@ fn text<T: serde::Serialize>(value: &T) -> String {
         .unwrap_or_default()
 }
 
-/// Writes `order` as the view of its order.
+/// Writes `order` as the view of its order; returns when the order was created.
 pub async fn upsert(
     tx: &mut PgConnection,
     order: &Order,
     correlation_id: Uuid,
     now: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
+) -> Result<DateTime<Utc>, sqlx::Error> {
+    sqlx::query_scalar(
         "INSERT INTO order_view (order_id, customer_id, status, cancel_reason, compensation, items, total_cents,
                                  currency, tracking_number, version, correlation_id, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)
          ON CONFLICT (order_id) DO UPDATE SET
              status = EXCLUDED.status, cancel_reason = EXCLUDED.cancel_reason,
              compensation = EXCLUDED.compensation, tracking_number = EXCLUDED.tracking_number,
-             version = EXCLUDED.version, updated_at = EXCLUDED.updated_at",
+             version = EXCLUDED.version, updated_at = EXCLUDED.updated_at
+         RETURNING created_at",
     )
     .bind(order.order_id.0)
     .bind(&order.customer_id)
@@ -41,7 +42,6 @@ pub async fn upsert(
     .bind(order.version)
     .bind(correlation_id)
     .bind(now)
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
+    .fetch_one(&mut *tx)
+    .await
 }

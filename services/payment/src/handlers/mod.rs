@@ -1,6 +1,6 @@
 //! payment consumes `order-events`: `OrderCreated` charges, `OrderCancelled` refunds.
 
-use contracts::{OrderEvent, OrderId, SagaEvent};
+use contracts::{OrderEvent, SagaEvent};
 use messaging::consumer::{Envelope, Handler, Outcome};
 use messaging::error::HandlerError;
 use outbox::Wakeup;
@@ -21,9 +21,8 @@ impl Handler for PaymentHandler {
         matches!(name, "order.created" | "order.cancelled")
     }
 
-    async fn lock(&self, tx: &mut PgConnection, order_id: OrderId) -> Result<(), HandlerError> {
-        store::lock_payment(tx, order_id).await?;
-        Ok(())
+    fn state_table(&self) -> &'static str {
+        store::STATE_TABLE
     }
 
     async fn handle(
