@@ -7,11 +7,18 @@
 //! inbox. Only a permanent refusal (size or record format) parks a row; every other
 //! failure leaves it, and every row after it, for the next step.
 //!
-//! The running relay ([`Relay::drain`]) keeps two batches in flight: while one batch's
-//! reports come back and it is marked, the next is read and produced. A failure in the
-//! first then republishes the second too (duplicates the inbox absorbs).
+//! The running relay ([`Relay::run`]) is a pipeline of up to [`MAX_IN_FLIGHT`] batches:
+//! a wake-up reads and produces new rows at once, even while earlier batches still
+//! wait for their reports, and batches are marked in the order they were produced.
+//! Each read takes the unpublished rows not in flight from the start of the outbox,
+//! never from a cursor, so a row that committed late with a lower id is not skipped,
+//! and one key's rows (committed in order under the order's lock) are produced in
+//! order. A failure drops the batches behind it; they are read and published again
+//! (duplicates the inbox absorbs).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
@@ -93,14 +100,26 @@ struct Row {
     headers: sqlx::types::Json<BTreeMap<String, String>>,
 }
 
-/// A batch handed to the producer, its reports not yet awaited.
+/// Most batches produced and not yet marked.
+pub const MAX_IN_FLIGHT: usize = 4;
+
+/// Each row's delivery report, in produce order (twice per row when publishing twice).
+type Reports = Vec<(i64, Result<messaging::Delivered, ProduceError>)>;
+
+/// A batch handed to the producer, its reports not yet all in.
 struct InFlight {
-    last_id: i64,
-    pending: Vec<(
-        i64,
-        tracing::Span,
-        Result<messaging::PendingDelivery, ProduceError>,
-    )>,
+    ids: Vec<i64>,
+    reports: Pin<Box<dyn Future<Output = Reports> + Send>>,
+}
+
+/// What one read of the outbox found.
+enum Fill {
+    /// A batch was produced; `full` when it had `batch_size` rows (more may wait).
+    Launched {
+        full: bool,
+    },
+    Empty,
+    NotLeader,
 }
 
 /// The relay of one service's outbox.
@@ -133,64 +152,83 @@ impl Relay {
 
     /// One batch: read, produce in order, await every report, mark.
     pub async fn relay_once(&mut self) -> Result<RelayStep, RelayError> {
-        if !self.leadership.acquire().await? {
-            return Ok(RelayStep::NotLeader);
+        let mut pipeline = VecDeque::new();
+        match self.fill(&mut pipeline).await? {
+            Fill::Launched { .. } => {}
+            Fill::Empty => return Ok(RelayStep::Empty),
+            Fill::NotLeader => return Ok(RelayStep::NotLeader),
         }
-        let rows = self.fetch(0).await?;
-        if rows.is_empty() {
-            return Ok(RelayStep::Empty);
-        }
-        let batch = self.launch(&rows).await;
-        self.settle(batch).await
+        let batch = pipeline.pop_front().expect("a batch was launched");
+        let reports = batch.reports.await;
+        self.settle(reports).await
     }
 
-    /// Publishes until the outbox is empty, two batches deep: while one batch's
-    /// delivery reports come back and it is marked, the next is already read and
-    /// handed to the producer (after it, so per-key order holds).
+    /// Publishes until the outbox is empty, through the same pipeline as [`Relay::run`].
     pub async fn drain(&mut self) -> Result<RelayStep, RelayError> {
-        if !self.leadership.acquire().await? {
-            return Ok(RelayStep::NotLeader);
-        }
-        let rows = self.fetch(0).await?;
-        if rows.is_empty() {
-            return Ok(RelayStep::Empty);
-        }
-        let mut current = self.launch(&rows).await;
+        let mut pipeline = VecDeque::new();
         let (mut total, mut parked) = (0, 0);
+        let mut more = true;
         loop {
-            let next_rows = self.fetch(current.last_id).await?;
-            let next = if next_rows.is_empty() {
-                None
-            } else {
-                Some(self.launch(&next_rows).await)
+            while more && pipeline.len() < MAX_IN_FLIGHT {
+                match self.fill(&mut pipeline).await? {
+                    Fill::Launched { full } => more = full,
+                    Fill::Empty => more = false,
+                    Fill::NotLeader => return Ok(RelayStep::NotLeader),
+                }
+            }
+            let Some(batch) = pipeline.pop_front() else {
+                break;
             };
-            match self.settle(current).await? {
+            let reports = batch.reports.await;
+            match self.settle(reports).await? {
                 RelayStep::Published { rows, parked: p } => {
                     total += rows;
                     parked += p;
                 }
                 other => return Ok(other),
             }
-            match next {
-                Some(next) => current = next,
-                None => {
-                    return Ok(RelayStep::Published {
-                        rows: total,
-                        parked,
-                    });
-                }
-            }
+            // What committed while this batch was out.
+            more = true;
         }
+        Ok(if total == 0 {
+            RelayStep::Empty
+        } else {
+            RelayStep::Published {
+                rows: total,
+                parked,
+            }
+        })
     }
 
-    /// Unpublished rows after `after`, in id order.
-    async fn fetch(&self, after: i64) -> Result<Vec<Row>, RelayError> {
+    /// Reads the unpublished rows not already in `pipeline` and produces them as its
+    /// newest batch. Leadership is checked when the pipeline is empty (and before
+    /// every mark).
+    async fn fill(&mut self, pipeline: &mut VecDeque<InFlight>) -> Result<Fill, RelayError> {
+        if pipeline.is_empty() && !self.leadership.acquire().await? {
+            return Ok(Fill::NotLeader);
+        }
+        let in_flight: Vec<i64> = pipeline
+            .iter()
+            .flat_map(|b| b.ids.iter().copied())
+            .collect();
+        let rows = self.fetch(&in_flight).await?;
+        if rows.is_empty() {
+            return Ok(Fill::Empty);
+        }
+        let full = rows.len() as i64 >= self.config.batch_size;
+        pipeline.push_back(self.launch(&rows).await);
+        Ok(Fill::Launched { full })
+    }
+
+    /// Unpublished rows not in `in_flight`, in id order from the start.
+    async fn fetch(&self, in_flight: &[i64]) -> Result<Vec<Row>, RelayError> {
         Ok(sqlx::query_as(
             "SELECT id, topic, key, event_type, payload::text AS payload, headers FROM outbox
-             WHERE published_at IS NULL AND failed_at IS NULL AND id > $2 ORDER BY id LIMIT $1",
+             WHERE published_at IS NULL AND failed_at IS NULL AND id <> ALL($2)
+             ORDER BY id LIMIT $1",
         )
         .bind(self.config.batch_size)
-        .bind(after)
+        .bind(in_flight)
         .fetch_all(&self.pool)
         .await?)
     }
@@ -216,17 +254,7 @@ impl Relay {
                 pending.push((row.id, span.clone(), delivery));
             }
         }
-        InFlight {
-            last_id: rows.last().map_or(0, |r| r.id),
-            pending,
-        }
-    }
-
-    /// Awaits a batch's reports and marks it: the delivered prefix published, what is
-    /// refused for good parked, nothing from the first other failure on.
-    async fn settle(&mut self, batch: InFlight) -> Result<RelayStep, RelayError> {
-        let rows = batch.pending.len();
-        let reports = join_all(batch.pending.into_iter().map(|(id, span, delivery)| {
+        let reports = join_all(pending.into_iter().map(|(id, span, delivery)| {
             async move {
                 let report = match delivery {
                     Ok(pending) => pending.delivered().await,
@@ -235,9 +263,17 @@ impl Relay {
                 (id, report)
             }
             .instrument(span)
-        }))
-        .await;
+        }));
+        InFlight {
+            ids: rows.iter().map(|r| r.id).collect(),
+            reports: Box::pin(reports),
+        }
+    }
 
+    /// Marks a batch by its reports: the delivered prefix published, what is refused
+    /// for good parked, nothing from the first other failure on.
+    async fn settle(&mut self, reports: Reports) -> Result<RelayStep, RelayError> {
+        let rows = reports.len();
         let mut published = Vec::with_capacity(rows);
         let mut parked = Vec::new();
         let mut stopped = None;
@@ -301,26 +337,33 @@ impl Relay {
         Ok(deleted)
     }
 
-    /// Publishes until `shutdown` resolves, then hands leadership over.
+    /// Publishes until `shutdown` resolves, then hands leadership over. A wake-up or
+    /// the poll reads new rows at once while earlier batches wait for their reports;
+    /// the oldest batch is marked as soon as its reports are in.
     pub async fn run(mut self, shutdown: impl std::future::Future<Output = ()>) {
         tokio::pin!(shutdown);
+        let mut pipeline: VecDeque<InFlight> = VecDeque::new();
         let mut backoff = Duration::from_millis(100);
+        // No read before this, whatever wakes the relay: after a failure, or while
+        // another relay leads.
+        let mut resume_at = tokio::time::Instant::now();
+        let mut read_now = true;
         let mut last_prune = Instant::now();
         loop {
-            let wait = match self.drain().await {
-                Ok(RelayStep::Published { .. } | RelayStep::Empty) => {
-                    backoff = Duration::from_millis(100);
-                    self.config.poll_interval
+            let resumed = tokio::time::Instant::now() >= resume_at;
+            if read_now && resumed && pipeline.len() < MAX_IN_FLIGHT {
+                read_now = false;
+                match self.fill(&mut pipeline).await {
+                    Ok(Fill::Launched { full }) => read_now = full,
+                    Ok(Fill::Empty) => {}
+                    Ok(Fill::NotLeader) => resume_at = later(Duration::from_secs(1)),
+                    Err(err) => {
+                        // What is in flight is read and produced again afterwards.
+                        pipeline.clear();
+                        resume_at = later(self.failed(&err, &mut backoff));
+                    }
                 }
-                Ok(RelayStep::NotLeader) => Duration::from_secs(1),
-                Err(err) => {
-                    tracing::warn!(error = %err, retry_in_ms = backoff.as_millis() as u64, "Outbox relay step failed; retrying.");
-                    metrics::counter!("outbox_relay_errors_total").increment(1);
-                    let wait = backoff;
-                    backoff = (backoff * 2).min(Duration::from_secs(30));
-                    wait
-                }
-            };
+            }
             if last_prune.elapsed() >= self.config.prune_every {
                 last_prune = Instant::now();
                 match self.prune().await {
@@ -329,14 +372,58 @@ impl Relay {
                     Err(err) => tracing::warn!(error = %err, "Pruning the outbox failed."),
                 }
             }
+            // Read again at once when a full batch left more behind and there is room.
+            let poll_at = if read_now && pipeline.len() < MAX_IN_FLIGHT {
+                resume_at
+            } else {
+                resume_at.max(later(self.config.poll_interval))
+            };
+            let oldest = async {
+                match pipeline.front_mut() {
+                    Some(batch) => (&mut batch.reports).await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
+                biased;
                 () = &mut shutdown => break,
-                () = self.wakeup.notified() => {}
-                () = tokio::time::sleep(wait) => {}
+                reports = oldest => {
+                    pipeline.pop_front();
+                    match self.settle(reports).await {
+                        Ok(RelayStep::NotLeader) => {
+                            pipeline.clear();
+                            resume_at = later(Duration::from_secs(1));
+                        }
+                        Ok(_) => {
+                            backoff = Duration::from_millis(100);
+                            // Rows that committed while the batch was out.
+                            read_now = true;
+                        }
+                        Err(err) => {
+                            pipeline.clear();
+                            resume_at = later(self.failed(&err, &mut backoff));
+                        }
+                    }
+                }
+                () = self.wakeup.notified() => read_now = true,
+                () = tokio::time::sleep_until(poll_at) => read_now = true,
             }
         }
         self.leadership.release().await;
     }
+
+    /// Logs a failed step; returns how long to wait before the next.
+    fn failed(&self, err: &RelayError, backoff: &mut Duration) -> Duration {
+        tracing::warn!(error = %err, retry_in_ms = backoff.as_millis() as u64, "Outbox relay step failed; retrying.");
+        metrics::counter!("outbox_relay_errors_total").increment(1);
+        let wait = *backoff;
+        *backoff = (*backoff * 2).min(Duration::from_secs(30));
+        wait
+    }
+}
+
+fn later(wait: Duration) -> tokio::time::Instant {
+    tokio::time::Instant::now() + wait
 }
 
 /// The producer span of one row: a child of the context that wrote the row, so the
