@@ -1,6 +1,8 @@
 //! One active relay per database: a session-level advisory lock held on a dedicated
 //! connection. The lock lives exactly as long as that session, so a relay that crashes
-//! or loses its connection hands over without any lease to expire.
+//! or loses its connection hands over without any lease to expire. The relay reads and
+//! marks through that same session: a statement that succeeds on it proves the lock is
+//! still held, with no round trip spent on checking.
 
 use sqlx::{Connection, PgConnection};
 
@@ -27,9 +29,10 @@ impl Leadership {
         }
     }
 
-    /// True when this relay holds the lock, trying to take it when it does not.
+    /// True when this relay holds the lock (as far as its last statement on the session
+    /// showed), trying to take it when it does not.
     pub async fn acquire(&mut self) -> Result<bool, sqlx::Error> {
-        if self.is_held().await {
+        if self.session.is_some() {
             return Ok(true);
         }
         let mut session = PgConnection::connect(&self.database_url).await?;
@@ -47,18 +50,17 @@ impl Leadership {
         Ok(acquired)
     }
 
-    /// True while the lock's session is alive: a session-level lock is lost only with
-    /// its session, so a live session still holds it. Checked before every mark.
-    pub async fn is_held(&mut self) -> bool {
-        let Some(session) = self.session.as_mut() else {
-            return false;
-        };
-        if session.ping().await.is_ok() {
-            return true;
+    /// The lock's session, while held: run the relay's statements on it.
+    pub fn session(&mut self) -> Option<&mut PgConnection> {
+        self.session.as_mut()
+    }
+
+    /// A statement failed on the session: drop it, and the lock with it, rather than
+    /// guess whether it still holds. The next [`Leadership::acquire`] competes again.
+    pub fn lose(&mut self) {
+        if self.session.take().is_some() {
+            tracing::warn!(table = %self.table, "A statement failed on the outbox leader's session; leadership given up.");
         }
-        tracing::warn!(table = %self.table, "The outbox leader's lock session is gone; leadership lost.");
-        self.session = None;
-        false
     }
 
     /// Gives the lock up (on shutdown), so another relay takes over at once.

@@ -220,17 +220,25 @@ impl Relay {
         Ok(Fill::Launched { full })
     }
 
-    /// Unpublished rows not in `in_flight`, in id order from the start.
-    async fn fetch(&self, in_flight: &[i64]) -> Result<Vec<Row>, RelayError> {
-        Ok(sqlx::query_as(
+    /// Unpublished rows not in `in_flight`, in id order from the start, read on the
+    /// leader's session.
+    async fn fetch(&mut self, in_flight: &[i64]) -> Result<Vec<Row>, RelayError> {
+        let Some(session) = self.leadership.session() else {
+            return Ok(Vec::new());
+        };
+        let rows = sqlx::query_as(
             "SELECT id, topic, key, event_type, payload::text AS payload, headers FROM outbox
              WHERE published_at IS NULL AND failed_at IS NULL AND id <> ALL($2)
              ORDER BY id LIMIT $1",
         )
         .bind(self.config.batch_size)
         .bind(in_flight)
-        .fetch_all(&self.pool)
-        .await?)
+        .fetch_all(session)
+        .await;
+        rows.map_err(|err| {
+            self.leadership.lose();
+            err.into()
+        })
     }
 
     /// Hands every row to the producer, in id order, each under its publish span.
@@ -290,10 +298,13 @@ impl Relay {
                 }
             }
         }
-        if !self.leadership.is_held().await {
+        let Some(session) = self.leadership.session() else {
             return Ok(RelayStep::NotLeader);
+        };
+        if let Err(err) = mark(session, &published, &parked).await {
+            self.leadership.lose();
+            return Err(err.into());
         }
-        self.mark(&published, &parked).await?;
         if let Some(err) = stopped {
             return Err(err);
         }
@@ -301,26 +312,6 @@ impl Relay {
             rows: published.len() + parked.len(),
             parked: parked.len(),
         })
-    }
-
-    async fn mark(&self, published: &[i64], parked: &[(i64, String)]) -> Result<(), sqlx::Error> {
-        if !published.is_empty() {
-            sqlx::query("UPDATE outbox SET published_at = now() WHERE id = ANY($1)")
-                .bind(published)
-                .execute(&self.pool)
-                .await?;
-            metrics::counter!("outbox_published_total").increment(published.len() as u64);
-        }
-        for (id, reason) in parked {
-            tracing::error!(outbox_id = id, reason = %reason, "The broker refused an outbox row for good; parked it. Inspect with `sagactl outbox parked`.");
-            sqlx::query("UPDATE outbox SET failed_at = now(), failure = $2 WHERE id = $1")
-                .bind(id)
-                .bind(reason)
-                .execute(&self.pool)
-                .await?;
-            metrics::counter!("outbox_parked_total").increment(1);
-        }
-        Ok(())
     }
 
     /// Deletes published rows older than the retention.
@@ -394,11 +385,9 @@ impl Relay {
                             pipeline.clear();
                             resume_at = later(Duration::from_secs(1));
                         }
-                        Ok(_) => {
-                            backoff = Duration::from_millis(100);
-                            // Rows that committed while the batch was out.
-                            read_now = true;
-                        }
+                        // Rows that committed meanwhile woke the relay (or the poll
+                        // finds them): no read on the off chance.
+                        Ok(_) => backoff = Duration::from_millis(100),
                         Err(err) => {
                             pipeline.clear();
                             resume_at = later(self.failed(&err, &mut backoff));
@@ -420,6 +409,31 @@ impl Relay {
         *backoff = (*backoff * 2).min(Duration::from_secs(30));
         wait
     }
+}
+
+/// Marks on the leader's session: `published` as published, `parked` as refused.
+async fn mark(
+    session: &mut sqlx::PgConnection,
+    published: &[i64],
+    parked: &[(i64, String)],
+) -> Result<(), sqlx::Error> {
+    if !published.is_empty() {
+        sqlx::query("UPDATE outbox SET published_at = now() WHERE id = ANY($1)")
+            .bind(published)
+            .execute(&mut *session)
+            .await?;
+        metrics::counter!("outbox_published_total").increment(published.len() as u64);
+    }
+    for (id, reason) in parked {
+        tracing::error!(outbox_id = id, reason = %reason, "The broker refused an outbox row for good; parked it. Inspect with `sagactl outbox parked`.");
+        sqlx::query("UPDATE outbox SET failed_at = now(), failure = $2 WHERE id = $1")
+            .bind(id)
+            .bind(reason)
+            .execute(&mut *session)
+            .await?;
+        metrics::counter!("outbox_parked_total").increment(1);
+    }
+    Ok(())
 }
 
 fn later(wait: Duration) -> tokio::time::Instant {
