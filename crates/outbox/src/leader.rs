@@ -42,6 +42,12 @@ impl Leadership {
             .fetch_one(&mut session)
             .await?;
         if acquired {
+            // The session only reads and marks. A mark lost with a crash publishes its
+            // rows again, which the consumers' inbox absorbs, so marks need not wait
+            // for the WAL flush.
+            sqlx::query("SET synchronous_commit = off")
+                .execute(&mut session)
+                .await?;
             tracing::info!(table = %self.table, "This relay is now the outbox leader.");
             self.session = Some(session);
         } else {
