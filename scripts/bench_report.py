@@ -2,11 +2,14 @@
 """Helpers of scripts/bench: per-hop timings from Jaeger, and the Markdown report.
 
   bench_report.py hops --jaeger URL --start-us S --end-us E [--limit N]   -> JSON
+  bench_report.py cpu                                                    -> JSON
+  bench_report.py cpu-per-saga BEFORE AFTER LOAD                         -> JSON
   bench_report.py render DIR                                             -> Markdown
 """
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import urllib.parse
@@ -57,6 +60,44 @@ def hops(args):
                      "duration_ms_p50": statistics.median(durations[key])})
     rows.sort(key=lambda r: r["start_ms_p50"])
     json.dump({"traces": len(traces), "hops": rows}, sys.stdout)
+
+
+# The processes of the stack, by a word of their command line; first match wins.
+PROCESS_GROUPS = [
+    ("postgres", "postgres"), ("kafka", "kafka"), ("order-service", "order-service"),
+    ("payment-service", "payment-service"), ("inventory-service", "inventory-service"),
+    ("jaeger", "jaeger"),
+]
+
+
+def cpu(_args):
+    """CPU seconds (user + system) used so far by each process group of the stack."""
+    tick = os.sysconf("SC_CLK_TCK")
+    totals = {name: 0.0 for name, _ in PROCESS_GROUPS}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                cmdline = handle.read().replace(b"\0", b" ").decode(errors="replace")
+            with open(f"/proc/{pid}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        for name, word in PROCESS_GROUPS:
+            if word in cmdline:
+                totals[name] += (int(fields[11]) + int(fields[12])) / tick
+                break
+    json.dump(totals, sys.stdout)
+
+
+def cpu_per_saga(args):
+    """Milliseconds of CPU per completed saga, by process group, between two `cpu`
+    snapshots around a load run. Processes that exit during the run (database backends
+    of closed connections) are not counted; nor is the load generator."""
+    before, after = json.load(open(args.before)), json.load(open(args.after))
+    completed = read_lines(args.load)[-1]["completed"]
+    per_saga = {k: max(0.0, after.get(k, 0) - before.get(k, 0)) * 1000 / completed for k in after}
+    per_saga["total"] = sum(per_saga.values())
+    print(json.dumps(per_saga))
 
 
 def read_lines(path):
@@ -152,12 +193,32 @@ def render(args):
         w(f'| {row["hop"]} | {row["sagas"]} | {row["start_ms_p50"]:.1f} | '
           f'{row["start_ms_p95"]:.1f} | {row["duration_ms_p50"]:.2f} |')
     w("")
+    cpu_table(d, modes, w)
     notes = f"{d}/notes.md"
     try:
         w(open(notes).read())
     except FileNotFoundError:
         pass
     print("\n".join(out))
+
+
+def cpu_table(d, modes, w):
+    """CPU per saga by process, per saturation mode and at 100 orders/s."""
+    columns = [(f"saturation, {m['label']}", f"{d}/cpu-{m['name']}.jsonl") for m in modes]
+    columns.append(("100 orders/s, every saga traced", f"{d}/cpu-latency.jsonl"))
+    columns = [(label, read_lines(path)) for label, path in columns if read_lines(path)]
+    if not columns:
+        return
+    w("## CPU per completed saga, by process\n")
+    w("CPU time (user + system) each part of the stack used during the load, divided by "
+      "the sagas completed; median of the runs, in ms. The machine has 2 cores, so "
+      "1,000 sagas/s leaves 2 ms per saga for everything.\n")
+    w("| process | " + " | ".join(label for label, _ in columns) + " |")
+    w("|---|" + "---|" * len(columns))
+    for name in [n for n, _ in PROCESS_GROUPS] + ["total"]:
+        cells = [fmt(median_spread([r.get(name, 0) for r in runs]), digits=2) for _, runs in columns]
+        w(f"| {name} | " + " | ".join(cells) + " |")
+    w("")
 
 
 def main():
@@ -168,10 +229,15 @@ def main():
     h.add_argument("--start-us", type=int, required=True)
     h.add_argument("--end-us", type=int, required=True)
     h.add_argument("--limit", type=int, default=500)
+    sub.add_parser("cpu")
+    c = sub.add_parser("cpu-per-saga")
+    c.add_argument("before")
+    c.add_argument("after")
+    c.add_argument("load")
     r = sub.add_parser("render")
     r.add_argument("dir")
     args = parser.parse_args()
-    {"hops": hops, "render": render}[args.cmd](args)
+    {"hops": hops, "cpu": cpu, "cpu-per-saga": cpu_per_saga, "render": render}[args.cmd](args)
 
 
 if __name__ == "__main__":
