@@ -124,15 +124,19 @@ impl EventProducer {
 
     /// Replaces the client if it hit a fatal error; the failed send is the caller's to retry.
     fn rebuild_if_fatal(&self) {
+        let fatal = self.current().client().fatal_error();
+        if let Some((code, reason)) = fatal {
+            self.rebuild(&format!("fatal error {code:?}: {reason}"));
+        }
+    }
+
+    /// Replaces the client with a fresh one (new connections, new producer id). For a
+    /// client that stopped delivering: after a broker restart librdkafka has been seen
+    /// to time out every message, and then to hold messages without any report. What
+    /// the old client still holds is dropped with it; the caller sends it again.
+    pub fn rebuild(&self, why: &str) {
         let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
-        let Some((code, reason)) = inner.client().fatal_error() else {
-            return;
-        };
-        tracing::error!(
-            ?code,
-            reason,
-            "The Kafka producer hit a fatal error; rebuilding it."
-        );
+        tracing::error!(why, "Rebuilding the Kafka producer.");
         metrics::counter!("producer_rebuilds_total").increment(1);
         match self.config.create() {
             Ok(fresh) => *inner = fresh,

@@ -103,12 +103,18 @@ struct Row {
 /// Most batches produced and not yet marked.
 pub const MAX_IN_FLIGHT: usize = 4;
 
+/// When a batch's delivery reports are overdue: the producer reports every message by
+/// `message.timeout.ms` (30 s), so a batch still waiting well after that has a client
+/// that stopped working, which is replaced.
+const REPORTS_OVERDUE: Duration = Duration::from_secs(45);
+
 /// Each row's delivery report, in produce order (twice per row when publishing twice).
 type Reports = Vec<(i64, Result<messaging::Delivered, ProduceError>)>;
 
 /// A batch handed to the producer, its reports not yet all in.
 struct InFlight {
     ids: Vec<i64>,
+    launched: tokio::time::Instant,
     reports: Pin<Box<dyn Future<Output = Reports> + Send>>,
 }
 
@@ -274,6 +280,7 @@ impl Relay {
         }));
         InFlight {
             ids: rows.iter().map(|r| r.id).collect(),
+            launched: tokio::time::Instant::now(),
             reports: Box::pin(reports),
         }
     }
@@ -369,6 +376,7 @@ impl Relay {
             } else {
                 resume_at.max(later(self.config.poll_interval))
             };
+            let overdue_at = pipeline.front().map(|b| b.launched + REPORTS_OVERDUE);
             let oldest = async {
                 match pipeline.front_mut() {
                     Some(batch) => (&mut batch.reports).await,
@@ -391,8 +399,16 @@ impl Relay {
                         Err(err) => {
                             pipeline.clear();
                             resume_at = later(self.failed(&err, &mut backoff));
+                            if matches!(err, RelayError::Produce { .. }) {
+                                self.producer.rebuild(&err.to_string());
+                            }
                         }
                     }
+                }
+                () = sleep_until_some(overdue_at) => {
+                    pipeline.clear();
+                    self.producer.rebuild("an outbox batch's delivery reports are overdue");
+                    read_now = true;
                 }
                 () = self.wakeup.notified() => read_now = true,
                 () = tokio::time::sleep_until(poll_at) => read_now = true,
@@ -438,6 +454,14 @@ async fn mark(
 
 fn later(wait: Duration) -> tokio::time::Instant {
     tokio::time::Instant::now() + wait
+}
+
+/// Sleeps until `at`; never wakes for `None`.
+async fn sleep_until_some(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// The producer span of one row: a child of the context that wrote the row, so the
