@@ -34,18 +34,31 @@ pub async fn record_all(
 ) -> Result<Vec<InboxOutcome>, sqlx::Error> {
     let ids: Vec<Uuid> = events.iter().map(|(id, _)| *id).collect();
     let shas: Vec<&[u8]> = events.iter().map(|(_, sha)| &sha[..]).collect();
-    let inserted: HashSet<Uuid> = sqlx::query_scalar(
-        "INSERT INTO processed_messages (consumer_group, event_id, body_sha256)
-         SELECT $1, id, sha FROM unnest($2::uuid[], $3::bytea[]) AS t(id, sha)
-         ON CONFLICT DO NOTHING RETURNING event_id",
-    )
-    .bind(group)
-    .bind(&ids)
-    .bind(&shas)
-    .fetch_all(&mut *tx)
-    .await?
-    .into_iter()
-    .collect();
+    let inserted: HashSet<Uuid> = sqlx::query_scalar(&format!("{INSERT_ALL} RETURNING event_id"))
+        .bind(group)
+        .bind(&ids)
+        .bind(&shas)
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .collect();
+    classify(tx, group, events, &inserted).await
+}
+
+/// The batch insert of [`record_all`], binding the group, the ids and the hashes as
+/// `$1`, `$2` and `$3`. The consumer runtime runs it in one statement with its lock.
+pub(crate) const INSERT_ALL: &str =
+    "INSERT INTO processed_messages (consumer_group, event_id, body_sha256)
+     SELECT $1, id, sha FROM unnest($2::uuid[], $3::bytea[]) AS t(id, sha)
+     ON CONFLICT DO NOTHING";
+
+/// What each of `events` is, given the ids a batch insert of them `inserted`.
+pub(crate) async fn classify(
+    tx: &mut PgConnection,
+    group: &str,
+    events: &[(Uuid, [u8; 32])],
+    inserted: &HashSet<Uuid>,
+) -> Result<Vec<InboxOutcome>, sqlx::Error> {
     // First sight in this batch: id → its body's hash.
     let mut first: HashMap<Uuid, [u8; 32]> = HashMap::with_capacity(events.len());
     let mut earlier: Vec<Uuid> = Vec::new();

@@ -3,8 +3,8 @@
 //!
 //! Each polled batch: decode → lock the state rows of its orders → dedup its events in
 //! the inbox → handle each new one (with the handler's outbox rows) → commit; then,
-//! and only then, the offsets are stored. Locking and dedup are one statement each for
-//! the whole batch. The first failure commits what came before and handles the rest
+//! and only then, the offsets are stored. Locking and dedup are one statement for the
+//! whole batch. The first failure commits what came before and handles the rest
 //! one per transaction.
 //!
 //! - [`Handler`]: what a service plugs in.
@@ -137,6 +137,36 @@ pub async fn lock_state_row(
     lock_state_rows(tx, table, &[order_id]).await
 }
 
+/// The start of every transaction of the runtime, in one statement: creates and locks
+/// the state rows of `order_ids` in `table` as [`lock_state_rows`] does (a CTE run with
+/// the statement), and records `events` for `group` in the inbox as
+/// [`crate::inbox::record_all`] does.
+pub(crate) async fn lock_and_record(
+    tx: &mut PgConnection,
+    table: &'static str,
+    order_ids: &[OrderId],
+    group: &str,
+    events: &[(uuid::Uuid, [u8; 32])],
+) -> Result<Vec<crate::inbox::InboxOutcome>, sqlx::Error> {
+    let orders = sorted_ids(order_ids);
+    let ids: Vec<uuid::Uuid> = events.iter().map(|(id, _)| *id).collect();
+    let shas: Vec<&[u8]> = events.iter().map(|(_, sha)| &sha[..]).collect();
+    let inserted: std::collections::HashSet<uuid::Uuid> = sqlx::query_scalar(&format!(
+        "WITH locked AS ({lock}) {insert} RETURNING event_id",
+        lock = lock_sql(table, "$4"),
+        insert = crate::inbox::INSERT_ALL
+    ))
+    .bind(group)
+    .bind(&ids)
+    .bind(&shas)
+    .bind(&orders)
+    .fetch_all(&mut *tx)
+    .await?
+    .into_iter()
+    .collect();
+    crate::inbox::classify(tx, group, events, &inserted).await
+}
+
 /// Creates the state rows of `order_ids` in `table` if absent (`status = 'new'`), then
 /// locks them, in one statement (DESIGN.md §1). `ON CONFLICT DO UPDATE` locks an existing
 /// row, even one committed after the statement's snapshot, which `DO NOTHING` followed by
@@ -148,16 +178,25 @@ pub async fn lock_state_rows(
     table: &'static str,
     order_ids: &[OrderId],
 ) -> Result<(), sqlx::Error> {
+    sqlx::query(&lock_sql(table, "$1"))
+        .bind(sorted_ids(order_ids))
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// The statement of [`lock_state_rows`], the ids bound as `param`.
+fn lock_sql(table: &str, param: &str) -> String {
+    format!(
+        "INSERT INTO {table} (order_id, status) \
+         SELECT id, 'new' FROM unnest({param}::uuid[]) AS t(id) ORDER BY id \
+         ON CONFLICT (order_id) DO UPDATE SET order_id = EXCLUDED.order_id"
+    )
+}
+
+fn sorted_ids(order_ids: &[OrderId]) -> Vec<uuid::Uuid> {
     let mut ids: Vec<uuid::Uuid> = order_ids.iter().map(|id| id.0).collect();
     ids.sort_unstable();
     ids.dedup();
-    sqlx::query(&format!(
-        "INSERT INTO {table} (order_id, status) \
-         SELECT id, 'new' FROM unnest($1::uuid[]) AS t(id) ORDER BY id \
-         ON CONFLICT (order_id) DO UPDATE SET order_id = EXCLUDED.order_id"
-    ))
-    .bind(&ids)
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
+    ids
 }

@@ -21,7 +21,7 @@ use super::{ConsumerConfig, Envelope, Handler, Outcome};
 use crate::dlq::{DlqClass, Failure, Origin, dlq_headers};
 use crate::error::{ErrorClass, HandlerError};
 use crate::headers::extract_context;
-use crate::inbox::{self, InboxOutcome};
+use crate::inbox::InboxOutcome;
 use crate::{EventProducer, KafkaConfig};
 
 /// Shared view of the runtime's state, for readiness and tests.
@@ -224,7 +224,7 @@ impl<H: Handler> ConsumerRuntime<H> {
 
     /// Every message in one transaction, stopping at the first that fails or needs a
     /// dead letter. The batch's orders are locked and its events recorded in the inbox
-    /// up front, one statement each. No savepoint per message (two round trips each):
+    /// up front, in one statement. No savepoint per message (two round trips each):
     /// when a handler fails, the transaction is rolled back and the messages before it
     /// are committed again on their own, which costs something only on the rare failure.
     async fn try_batch(&self, batch: &[OwnedMessage], prepared: &[Prepared]) -> BatchResult {
@@ -430,7 +430,7 @@ impl<H: Handler> ConsumerRuntime<H> {
     }
 
     /// Locks the orders of `messages` and records their events in the inbox: the start
-    /// of every transaction, two statements however many messages it carries.
+    /// of every transaction, one statement however many messages it carries.
     async fn admit(
         &self,
         tx: &mut PgConnection,
@@ -440,12 +440,12 @@ impl<H: Handler> ConsumerRuntime<H> {
             return Ok(Vec::new());
         }
         let orders: Vec<_> = messages.iter().map(|(e, _)| e.order_id()).collect();
-        super::lock_state_rows(tx, self.handler.state_table(), &orders).await?;
         let events: Vec<_> = messages
             .iter()
             .map(|(e, sha)| (e.metadata.event_id, **sha))
             .collect();
-        Ok(inbox::record_all(tx, &self.config.group, &events).await?)
+        let table = self.handler.state_table();
+        Ok(super::lock_and_record(tx, table, &orders, &self.config.group, &events).await?)
     }
 
     /// Handles an admitted message: a new event is applied, a known one is not.
