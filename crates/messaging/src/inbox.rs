@@ -32,16 +32,8 @@ pub async fn record_all(
     group: &str,
     events: &[(Uuid, [u8; 32])],
 ) -> Result<Vec<InboxOutcome>, sqlx::Error> {
-    let ids: Vec<Uuid> = events.iter().map(|(id, _)| *id).collect();
-    let shas: Vec<&[u8]> = events.iter().map(|(_, sha)| &sha[..]).collect();
-    let inserted: HashSet<Uuid> = sqlx::query_scalar(&format!("{INSERT_ALL} RETURNING event_id"))
-        .bind(group)
-        .bind(&ids)
-        .bind(&shas)
-        .fetch_all(&mut *tx)
-        .await?
-        .into_iter()
-        .collect();
+    let sql = format!("{INSERT_ALL} RETURNING event_id");
+    let inserted = insert_all(tx, &sql, group, events, None).await?;
     classify(tx, group, events, &inserted).await
 }
 
@@ -51,6 +43,24 @@ pub(crate) const INSERT_ALL: &str =
     "INSERT INTO processed_messages (consumer_group, event_id, body_sha256)
      SELECT $1, id, sha FROM unnest($2::uuid[], $3::bytea[]) AS t(id, sha)
      ON CONFLICT DO NOTHING";
+
+/// Runs `sql`, an [`INSERT_ALL`] that returns `event_id`, for `events` (with `extra` as
+/// `$4` when given), and returns the ids it inserted.
+pub(crate) async fn insert_all(
+    tx: &mut PgConnection,
+    sql: &str,
+    group: &str,
+    events: &[(Uuid, [u8; 32])],
+    extra: Option<&[Uuid]>,
+) -> Result<HashSet<Uuid>, sqlx::Error> {
+    let ids: Vec<Uuid> = events.iter().map(|(id, _)| *id).collect();
+    let shas: Vec<&[u8]> = events.iter().map(|(_, sha)| &sha[..]).collect();
+    let mut query = sqlx::query_scalar(sql).bind(group).bind(ids).bind(shas);
+    if let Some(extra) = extra {
+        query = query.bind(extra);
+    }
+    Ok(query.fetch_all(&mut *tx).await?.into_iter().collect())
+}
 
 /// What each of `events` is, given the ids a batch insert of them `inserted`.
 pub(crate) async fn classify(

@@ -148,22 +148,13 @@ pub(crate) async fn lock_and_record(
     group: &str,
     events: &[(uuid::Uuid, [u8; 32])],
 ) -> Result<Vec<crate::inbox::InboxOutcome>, sqlx::Error> {
-    let orders = sorted_ids(order_ids);
-    let ids: Vec<uuid::Uuid> = events.iter().map(|(id, _)| *id).collect();
-    let shas: Vec<&[u8]> = events.iter().map(|(_, sha)| &sha[..]).collect();
-    let inserted: std::collections::HashSet<uuid::Uuid> = sqlx::query_scalar(&format!(
+    let sql = format!(
         "WITH locked AS ({lock}) {insert} RETURNING event_id",
         lock = lock_sql(table, "$4"),
         insert = crate::inbox::INSERT_ALL
-    ))
-    .bind(group)
-    .bind(&ids)
-    .bind(&shas)
-    .bind(&orders)
-    .fetch_all(&mut *tx)
-    .await?
-    .into_iter()
-    .collect();
+    );
+    let orders = sorted_ids(order_ids);
+    let inserted = crate::inbox::insert_all(tx, &sql, group, events, Some(&orders)).await?;
     crate::inbox::classify(tx, group, events, &inserted).await
 }
 
