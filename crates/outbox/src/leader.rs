@@ -14,17 +14,21 @@ const LOCK_NAMESPACE: i32 = 0x5a6a_0b0c;
 #[derive(Debug)]
 pub struct Leadership {
     database_url: String,
+    schema: String,
     table: String,
     session: Option<PgConnection>,
 }
 
 impl Leadership {
-    /// `table` is the outbox's qualified name (`public.outbox`); the lock key is its hash,
-    /// so relays of different schemas in one database do not exclude each other.
-    pub fn new(database_url: impl Into<String>, table: impl Into<String>) -> Self {
+    /// Leadership of the `outbox` table in `schema`. The lock key is the hash of the
+    /// qualified name, so relays of different schemas in one database do not exclude
+    /// each other; the session's `search_path` is `schema`.
+    pub fn new(database_url: impl Into<String>, schema: impl Into<String>) -> Self {
+        let schema = schema.into();
         Self {
             database_url: database_url.into(),
-            table: table.into(),
+            table: format!("{schema}.outbox"),
+            schema,
             session: None,
         }
     }
@@ -46,6 +50,15 @@ impl Leadership {
             // rows again, which the consumers' inbox absorbs, so marks need not wait
             // for the WAL flush.
             sqlx::query("SET synchronous_commit = off")
+                .execute(&mut session)
+                .await?;
+            // Plans made for each read's own values: a generic plan scans the in-flight
+            // ids of a catch-up read as an array, a custom plan hashes them.
+            sqlx::query("SET plan_cache_mode = force_custom_plan")
+                .execute(&mut session)
+                .await?;
+            sqlx::query("SELECT set_config('search_path', $1, false)")
+                .bind(format!("\"{}\"", self.schema.replace('"', "\"\"")))
                 .execute(&mut session)
                 .await?;
             tracing::info!(table = %self.table, "This relay is now the outbox leader.");

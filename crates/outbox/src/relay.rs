@@ -10,11 +10,13 @@
 //! The running relay ([`Relay::run`]) is a pipeline of up to [`MAX_IN_FLIGHT`] batches:
 //! a wake-up reads and produces new rows at once, even while earlier batches still
 //! wait for their reports, and batches are marked in the order they were produced.
-//! Each read takes the unpublished rows not in flight from the start of the outbox,
-//! never from a cursor, so a row that committed late with a lower id is not skipped,
-//! and one key's rows (committed in order under the order's lock) are produced in
-//! order. A failure drops the batches behind it; they are read and published again
-//! (duplicates the inbox absorbs).
+//! A read takes the rows after the newest one in flight, an index range scan; when the
+//! pipeline is empty, and at least once per poll interval, it reads from the start of
+//! the outbox instead, skipping what is in flight, so that a row whose transaction
+//! committed late, with a lower id than rows already read, is published too. Such a row
+//! can be produced after a later row of the same key (the only place where per-key
+//! order is best effort; reactions are total, as for a DLQ replay). A failure drops the
+//! batches behind it; they are read and published again (duplicates the inbox absorbs).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
@@ -136,6 +138,8 @@ pub struct Relay {
     leadership: Leadership,
     wakeup: Wakeup,
     config: RelayConfig,
+    /// When the last read from the start of the outbox was.
+    caught_up: Instant,
 }
 
 impl Relay {
@@ -146,13 +150,14 @@ impl Relay {
         wakeup: Wakeup,
         config: RelayConfig,
     ) -> Self {
-        let leadership = Leadership::new(database_url, format!("{}.outbox", config.schema));
+        let leadership = Leadership::new(database_url, config.schema.clone());
         Self {
             pool,
             producer,
             leadership,
             wakeup,
             config,
+            caught_up: Instant::now(),
         }
     }
 
@@ -206,18 +211,24 @@ impl Relay {
         })
     }
 
-    /// Reads the unpublished rows not already in `pipeline` and produces them as its
-    /// newest batch. Leadership is checked when the pipeline is empty (and before
-    /// every mark).
+    /// Reads unpublished rows not already in `pipeline` and produces them as its newest
+    /// batch: the rows after the newest in flight, or from the start of the outbox when
+    /// the pipeline is empty or a catch-up read is due. Leadership is checked when the
+    /// pipeline is empty (and by every statement on its session).
     async fn fill(&mut self, pipeline: &mut VecDeque<InFlight>) -> Result<Fill, RelayError> {
         if pipeline.is_empty() && !self.leadership.acquire().await? {
             return Ok(Fill::NotLeader);
         }
-        let in_flight: Vec<i64> = pipeline
-            .iter()
-            .flat_map(|b| b.ids.iter().copied())
-            .collect();
-        let rows = self.fetch(&in_flight).await?;
+        let catch_up = pipeline.is_empty() || self.caught_up.elapsed() >= self.config.poll_interval;
+        let (after, in_flight): (i64, Vec<i64>) = if catch_up {
+            self.caught_up = Instant::now();
+            let ids = pipeline.iter().flat_map(|b| b.ids.iter().copied());
+            (0, ids.collect())
+        } else {
+            let newest = pipeline.iter().filter_map(|b| b.ids.last()).max();
+            (newest.copied().unwrap_or(0), Vec::new())
+        };
+        let rows = self.fetch(after, &in_flight).await?;
         if rows.is_empty() {
             return Ok(Fill::Empty);
         }
@@ -226,18 +237,19 @@ impl Relay {
         Ok(Fill::Launched { full })
     }
 
-    /// Unpublished rows not in `in_flight`, in id order from the start, read on the
-    /// leader's session.
-    async fn fetch(&mut self, in_flight: &[i64]) -> Result<Vec<Row>, RelayError> {
+    /// Unpublished rows after `after` and not in `in_flight`, in id order, read on the
+    /// leader's session (whose custom plans hash `in_flight`).
+    async fn fetch(&mut self, after: i64, in_flight: &[i64]) -> Result<Vec<Row>, RelayError> {
         let Some(session) = self.leadership.session() else {
             return Ok(Vec::new());
         };
         let rows = sqlx::query_as(
             "SELECT id, topic, key, event_type, payload::text AS payload, headers FROM outbox
-             WHERE published_at IS NULL AND failed_at IS NULL AND id <> ALL($2)
+             WHERE published_at IS NULL AND failed_at IS NULL AND id > $2 AND id <> ALL($3)
              ORDER BY id LIMIT $1",
         )
         .bind(self.config.batch_size)
+        .bind(after)
         .bind(in_flight)
         .fetch_all(session)
         .await;
