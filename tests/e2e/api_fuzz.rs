@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use serde_json::Value;
-use test_support::fuzz::{any_body, runner, send, urlencode};
+use test_support::fuzz::{any_body, client, runner, send, urlencode};
 
 use crate::stack::Stack;
 
@@ -59,7 +59,7 @@ async fn every_endpoint_answers_random_input_below_500_and_refuses_in_json() -> 
     ];
     let mut runner = runner(300);
     let handle = tokio::runtime::Handle::current();
-    let client = reqwest::Client::new();
+    let client = client();
     let urls = bases.clone();
     // Strategies are built on the blocking thread: they are not Send.
     let outcome = tokio::task::spawn_blocking(move || {

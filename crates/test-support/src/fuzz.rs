@@ -48,6 +48,17 @@ pub fn urlencode(text: &str) -> String {
         .collect()
 }
 
+/// An HTTP client that opens a connection per request. The fuzzers' inputs make a
+/// server close connections (a refused body is not read, and the connection then goes),
+/// and a pooled connection reused just as the server closes it fails the next request
+/// for no fault of the service.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .expect("an HTTP client with default TLS settings")
+}
+
 /// The services' request body limit.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
