@@ -52,11 +52,6 @@ impl Leadership {
             sqlx::query("SET synchronous_commit = off")
                 .execute(&mut session)
                 .await?;
-            // Plans made for each read's own values: a generic plan scans the in-flight
-            // ids of a catch-up read as an array, a custom plan hashes them.
-            sqlx::query("SET plan_cache_mode = force_custom_plan")
-                .execute(&mut session)
-                .await?;
             sqlx::query("SELECT set_config('search_path', $1, false)")
                 .bind(format!("\"{}\"", self.schema.replace('"', "\"\"")))
                 .execute(&mut session)

@@ -238,7 +238,9 @@ impl Relay {
     }
 
     /// Unpublished rows after `after` and not in `in_flight`, in id order, read on the
-    /// leader's session (whose custom plans hash `in_flight`).
+    /// leader's session. A read that skips in-flight ids is not a prepared statement:
+    /// planned for its own values, PostgreSQL hashes the ids, where a cached generic
+    /// plan would compare each row with every one of them.
     async fn fetch(&mut self, after: i64, in_flight: &[i64]) -> Result<Vec<Row>, RelayError> {
         let Some(session) = self.leadership.session() else {
             return Ok(Vec::new());
@@ -251,6 +253,7 @@ impl Relay {
         .bind(self.config.batch_size)
         .bind(after)
         .bind(in_flight)
+        .persistent(in_flight.is_empty())
         .fetch_all(session)
         .await;
         rows.map_err(|err| {
