@@ -11,7 +11,13 @@ pub const ID_RULE: &str = "must be 1 to 100 characters, none of them a control c
 /// stored (PostgreSQL's text and jsonb refuse it), and the others have no business in
 /// an id that ends up in logs and headers.
 pub fn is_valid_id(text: &str) -> bool {
-    !text.is_empty() && text.chars().count() <= MAX_ID_CHARS && !text.chars().any(char::is_control)
+    is_short_printable(text, MAX_ID_CHARS)
+}
+
+/// 1 to `max` characters, none of them a control character: the rule for every short
+/// free text a client gives (ids, tracking numbers).
+pub fn is_short_printable(text: &str, max: usize) -> bool {
+    !text.is_empty() && text.chars().count() <= max && !text.chars().any(char::is_control)
 }
 
 #[cfg(test)]
@@ -27,5 +33,9 @@ mod tests {
         assert!(!is_valid_id(&"x".repeat(MAX_ID_CHARS + 1)));
         assert!(!is_valid_id("a\u{0}b"));
         assert!(!is_valid_id("line\nbreak"));
+        assert!(
+            ID_RULE.contains(&MAX_ID_CHARS.to_string()),
+            "the rule names the bound"
+        );
     }
 }

@@ -27,8 +27,9 @@ async fn wait_for(
     anyhow::bail!("order {order} did not get there")
 }
 
-/// The trace's spans as (span id, parent id, service, operation, tags), once Jaeger
-/// holds `expected` of them from every service.
+/// The trace's spans as (span id, parent id, service, operation, tags), once `until`
+/// holds for them and Jaeger has the parent of every span: each service exports on its
+/// own schedule, so a consume span can arrive before the publish span it is a child of.
 async fn trace_spans(
     trace_id: &str,
     until: impl Fn(&[(String, Option<String>, String, String, Value)]) -> bool,
@@ -80,7 +81,7 @@ async fn trace_spans(
                     )
                 })
                 .collect();
-            if until(&spans) {
+            if until(&spans) && parents_present(&spans) {
                 return Ok(spans);
             }
         }
@@ -97,6 +98,14 @@ fn handled(
     spans.iter().any(|(_, _, s, op, tags)| {
         s == service && op.ends_with(" process") && tags["event.type"] == event_type
     })
+}
+
+/// Whether every span's parent is among the spans.
+fn parents_present(spans: &[(String, Option<String>, String, String, Value)]) -> bool {
+    let ids: HashSet<&str> = spans.iter().map(|(id, ..)| id.as_str()).collect();
+    spans
+        .iter()
+        .all(|(_, parent, ..)| parent.as_deref().is_none_or(|p| ids.contains(p)))
 }
 
 /// Every span but the root has its parent in the trace: no hop broke it.

@@ -33,6 +33,9 @@ pub struct Delivered {
 pub struct PendingDelivery {
     topic: String,
     future: DeliveryFuture,
+    /// The producer, and which of its clients took the message.
+    producer: EventProducer,
+    generation: u64,
 }
 
 impl std::fmt::Debug for PendingDelivery {
@@ -50,10 +53,13 @@ impl PendingDelivery {
                 partition: delivery.partition,
                 offset: delivery.offset,
             }),
-            Ok(Err((source, _))) => Err(ProduceError::Delivery {
-                topic: self.topic,
-                source,
-            }),
+            Ok(Err((source, _))) => {
+                self.producer.after_failure(self.generation, &source);
+                Err(ProduceError::Delivery {
+                    topic: self.topic,
+                    source,
+                })
+            }
             Err(_canceled) => Err(ProduceError::Delivery {
                 topic: self.topic,
                 source: KafkaError::Canceled,
@@ -82,13 +88,23 @@ impl ProduceError {
     }
 }
 
-/// An idempotent producer (see [`KafkaConfig::producer`]). After a fatal error (an
-/// idempotence guarantee librdkafka can no longer keep) it is rebuilt, so the service
-/// carries on instead of failing every send from then on.
+/// An idempotent producer (see [`KafkaConfig::producer`]). Its client is replaced after
+/// a fatal error (an idempotence guarantee librdkafka can no longer keep) and after a
+/// message timed out: after a broker restart librdkafka has been seen to time out every
+/// later message, and then to hold messages without any report. So the service carries
+/// on instead of failing every send from then on; what the old client held is the
+/// sender's to send again.
 #[derive(Clone)]
 pub struct EventProducer {
     config: rdkafka::ClientConfig,
-    inner: Arc<RwLock<FutureProducer>>,
+    inner: Arc<RwLock<Client>>,
+}
+
+/// The current client and how many clients came before it: a failure replaces the
+/// client that had it, once, however many of its messages report it.
+struct Client {
+    generation: u64,
+    producer: FutureProducer,
 }
 
 impl std::fmt::Debug for EventProducer {
@@ -111,35 +127,55 @@ impl EventProducer {
         for (key, value) in overrides {
             config.set(*key, *value);
         }
-        let inner = config.create().map_err(ProduceError::Create)?;
+        let producer = config.create().map_err(ProduceError::Create)?;
         Ok(Self {
             config,
-            inner: Arc::new(RwLock::new(inner)),
+            inner: Arc::new(RwLock::new(Client {
+                generation: 0,
+                producer,
+            })),
         })
     }
 
-    fn current(&self) -> FutureProducer {
-        self.inner.read().unwrap_or_else(|e| e.into_inner()).clone()
+    fn current(&self) -> (u64, FutureProducer) {
+        let client = self.inner.read().unwrap_or_else(|e| e.into_inner());
+        (client.generation, client.producer.clone())
     }
 
-    /// Replaces the client if it hit a fatal error; the failed send is the caller's to retry.
-    fn rebuild_if_fatal(&self) {
-        let fatal = self.current().client().fatal_error();
-        if let Some((code, reason)) = fatal {
-            self.rebuild(&format!("fatal error {code:?}: {reason}"));
+    /// Replaces the client of `generation` after `err` if the error means it can no
+    /// longer deliver (fatal, or a message timed out) and it is still the current one.
+    fn after_failure(&self, generation: u64, err: &KafkaError) {
+        let (current, producer) = self.current();
+        let why = match (producer.client().fatal_error(), err.rdkafka_error_code()) {
+            (Some((code, reason)), _) => format!("fatal error {code:?}: {reason}"),
+            (None, Some(RDKafkaErrorCode::MessageTimedOut)) => "a message timed out".to_owned(),
+            _ => return,
+        };
+        if current == generation {
+            self.replace(generation, &why);
         }
     }
 
-    /// Replaces the client with a fresh one (new connections, new producer id). For a
-    /// client that stopped delivering: after a broker restart librdkafka has been seen
-    /// to time out every message, and then to hold messages without any report. What
-    /// the old client still holds is dropped with it; the caller sends it again.
+    /// Replaces the client with a fresh one (new connections, new producer id), for a
+    /// client that stopped delivering without saying so (no report at all).
     pub fn rebuild(&self, why: &str) {
+        let (generation, _) = self.current();
+        self.replace(generation, why);
+    }
+
+    /// Replaces the client of `generation`, unless another call already did.
+    fn replace(&self, generation: u64, why: &str) {
         let mut inner = self.inner.write().unwrap_or_else(|e| e.into_inner());
+        if inner.generation != generation {
+            return;
+        }
         tracing::error!(why, "Rebuilding the Kafka producer.");
         metrics::counter!("producer_rebuilds_total").increment(1);
         match self.config.create() {
-            Ok(fresh) => *inner = fresh,
+            Ok(fresh) => {
+                inner.generation += 1;
+                inner.producer = fresh;
+            }
             Err(err) => {
                 tracing::error!(error = %err, "Rebuilding the Kafka producer failed; will try again on the next error.")
             }
@@ -158,13 +194,14 @@ impl EventProducer {
             .key(key)
             .payload(payload)
             .headers(headers);
-        let sent = self.current().send(record, Duration::from_secs(0)).await;
+        let (generation, producer) = self.current();
+        let sent = producer.send(record, Duration::from_secs(0)).await;
         sent.map(|delivery| Delivered {
             partition: delivery.partition,
             offset: delivery.offset,
         })
         .map_err(|(source, _)| {
-            self.rebuild_if_fatal();
+            self.after_failure(generation, &source);
             ProduceError::Delivery {
                 topic: topic.to_owned(),
                 source,
@@ -187,13 +224,15 @@ impl EventProducer {
             .key(key)
             .payload(payload)
             .headers(headers);
-        let producer = self.current();
+        let (generation, producer) = self.current();
         loop {
             match producer.send_result(record) {
                 Ok(future) => {
                     return Ok(PendingDelivery {
                         topic: topic.to_owned(),
                         future,
+                        producer: self.clone(),
+                        generation,
                     });
                 }
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
@@ -201,7 +240,7 @@ impl EventProducer {
                     tokio::time::sleep(Duration::from_millis(2)).await;
                 }
                 Err((source, _)) => {
-                    self.rebuild_if_fatal();
+                    self.after_failure(generation, &source);
                     return Err(ProduceError::Delivery {
                         topic: topic.to_owned(),
                         source,
@@ -213,6 +252,6 @@ impl EventProducer {
 
     /// Waits up to `timeout` for every message in flight; for shutdown.
     pub fn flush(&self, timeout: Duration) -> Result<(), KafkaError> {
-        self.current().flush(timeout)
+        self.current().1.flush(timeout)
     }
 }

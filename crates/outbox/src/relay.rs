@@ -414,9 +414,6 @@ impl Relay {
                         Err(err) => {
                             pipeline.clear();
                             resume_at = later(self.failed(&err, &mut backoff));
-                            if matches!(err, RelayError::Produce { .. }) {
-                                self.producer.rebuild(&err.to_string());
-                            }
                         }
                     }
                 }

@@ -7,6 +7,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::json;
 
+/// Largest request body a service accepts (413 beyond).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
 /// `{"error": "...", "field": "items[0].quantity" | null}` with `status`.
 pub fn json_error(status: StatusCode, field: Option<&str>, message: impl Into<String>) -> Response {
     (

@@ -2,6 +2,7 @@
 
 use proptest::prelude::*;
 use serde_json::Value;
+use service_kit::http::MAX_BODY_BYTES;
 
 /// Any JSON value, nested a little, with the awkward corners: huge and negative
 /// numbers, floats, unicode and control characters, empty containers.
@@ -23,16 +24,24 @@ pub fn any_json() -> impl Strategy<Value = Value> {
     })
 }
 
-/// Any request body: JSON, raw bytes, or one around the services' 64 KiB limit.
+/// Any request body: JSON, raw bytes, or one around the services' body limit.
 pub fn any_body() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
         3 => any_json().prop_map(|v| v.to_string().into_bytes()),
         1 => prop::collection::vec(any::<u8>(), 0..512),
-        1 => (0usize..3).prop_map(|n| {
-            let size = [60 * 1024, 64 * 1024 + 1, 200 * 1024][n];
-            format!("{{\"quantity\": \"{}\"}}", "x".repeat(size)).into_bytes()
-        }),
+        1 => around_limit("quantity"),
     ]
+}
+
+/// A JSON object with one string `field` that makes the body just under, just over or
+/// far over [`MAX_BODY_BYTES`].
+pub fn around_limit(field: &'static str) -> impl Strategy<Value = Vec<u8>> {
+    prop::sample::select(vec![
+        MAX_BODY_BYTES - 4 * 1024,
+        MAX_BODY_BYTES + 1,
+        MAX_BODY_BYTES * 3,
+    ])
+    .prop_map(move |size| format!("{{\"{field}\": \"{}\"}}", "x".repeat(size)).into_bytes())
 }
 
 /// Percent-encodes every byte but ASCII letters and digits, for a path segment.
@@ -59,11 +68,8 @@ pub fn client() -> reqwest::Client {
         .expect("an HTTP client with default TLS settings")
 }
 
-/// The services' request body limit.
-pub const BODY_LIMIT: usize = 64 * 1024;
-
 /// Sends `request` (whose body is `body_len` bytes) and returns the status and body.
-/// `None` when the connection closed under a body over [`BODY_LIMIT`]: HTTP lets a
+/// `None` when the connection closed under a body over [`MAX_BODY_BYTES`]: HTTP lets a
 /// server answer early and close instead of reading a body it refuses, and the client,
 /// still sending, may then see the close rather than the answer. Any other failure to
 /// get an answer panics.
@@ -73,7 +79,7 @@ pub async fn send(request: reqwest::RequestBuilder, body_len: usize) -> Option<(
             let status = response.status().as_u16();
             Some((status, response.text().await.unwrap_or_default()))
         }
-        Err(err) if body_len > BODY_LIMIT && (err.is_request() || err.is_body()) => None,
+        Err(err) if body_len > MAX_BODY_BYTES && (err.is_request() || err.is_body()) => None,
         Err(err) => panic!("the service did not answer: {err}"),
     }
 }

@@ -59,7 +59,7 @@ pub trait Handler: Send + Sync + 'static {
 
     /// The table of this service's per-order state rows (`order_id` and `status`
     /// columns). The runtime creates and locks the rows of a batch's orders before
-    /// anything else in its transaction ([`lock_state_rows`]), so handlers of one order
+    /// anything else in its transaction (see `admission_sql`), so handlers of one order
     /// serialise whichever topic or replica they run on.
     fn state_table(&self) -> &'static str;
 
@@ -134,60 +134,35 @@ pub async fn lock_state_row(
     table: &'static str,
     order_id: OrderId,
 ) -> Result<(), sqlx::Error> {
-    lock_state_rows(tx, table, &[order_id]).await
-}
-
-/// The start of every transaction of the runtime, in one statement: creates and locks
-/// the state rows of `order_ids` in `table` as [`lock_state_rows`] does (a CTE run with
-/// the statement), and records `events` for `group` in the inbox as
-/// [`crate::inbox::record_all`] does.
-pub(crate) async fn lock_and_record(
-    tx: &mut PgConnection,
-    table: &'static str,
-    order_ids: &[OrderId],
-    group: &str,
-    events: &[(uuid::Uuid, [u8; 32])],
-) -> Result<Vec<crate::inbox::InboxOutcome>, sqlx::Error> {
-    let sql = format!(
-        "WITH locked AS ({lock}) {insert} RETURNING event_id",
-        lock = lock_sql(table, "$4"),
-        insert = crate::inbox::INSERT_ALL
-    );
-    let orders = sorted_ids(order_ids);
-    let inserted = crate::inbox::insert_all(tx, &sql, group, events, Some(&orders)).await?;
-    crate::inbox::classify(tx, group, events, &inserted).await
-}
-
-/// Creates the state rows of `order_ids` in `table` if absent (`status = 'new'`), then
-/// locks them, in one statement (DESIGN.md §1). `ON CONFLICT DO UPDATE` locks an existing
-/// row, even one committed after the statement's snapshot, which `DO NOTHING` followed by
-/// `SELECT ... FOR UPDATE` needed two statements for; the update writes the same key back
-/// (a HOT update, no index change). The rows are taken in sorted order, so two batches
-/// that share orders cannot deadlock on them.
-pub async fn lock_state_rows(
-    tx: &mut PgConnection,
-    table: &'static str,
-    order_ids: &[OrderId],
-) -> Result<(), sqlx::Error> {
     sqlx::query(&lock_sql(table, "$1"))
-        .bind(sorted_ids(order_ids))
+        .bind(vec![order_id.0])
         .execute(&mut *tx)
         .await?;
     Ok(())
 }
 
-/// The statement of [`lock_state_rows`], the ids bound as `param`.
+/// The statement that starts every transaction of the runtime: creates and locks the
+/// state rows of a batch's orders in `table` (bound as `$4`, see [`lock_sql`]; a CTE runs
+/// with its statement) and records the batch's events in the inbox
+/// ([`crate::inbox::INSERT_ALL`], binding `$1` to `$3`), returning the ids it inserted.
+pub(crate) fn admission_sql(table: &str) -> String {
+    format!(
+        "WITH locked AS ({lock}) {insert} RETURNING event_id",
+        lock = lock_sql(table, "$4"),
+        insert = crate::inbox::INSERT_ALL
+    )
+}
+
+/// Creates the state rows of the ids bound as `param` in `table` if absent
+/// (`status = 'new'`), then locks them, in one statement (DESIGN.md §1). `ON CONFLICT DO
+/// UPDATE` locks an existing row, even one committed after the statement's snapshot,
+/// which `DO NOTHING` followed by `SELECT ... FOR UPDATE` needed two statements for; the
+/// update writes the same key back (a HOT update, no index change). The rows are taken
+/// in id order, so two batches that share orders cannot deadlock on them.
 fn lock_sql(table: &str, param: &str) -> String {
     format!(
         "INSERT INTO {table} (order_id, status) \
          SELECT id, 'new' FROM unnest({param}::uuid[]) AS t(id) ORDER BY id \
          ON CONFLICT (order_id) DO UPDATE SET order_id = EXCLUDED.order_id"
     )
-}
-
-fn sorted_ids(order_ids: &[OrderId]) -> Vec<uuid::Uuid> {
-    let mut ids: Vec<uuid::Uuid> = order_ids.iter().map(|id| id.0).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    ids
 }

@@ -21,7 +21,7 @@ use super::{ConsumerConfig, Envelope, Handler, Outcome};
 use crate::dlq::{DlqClass, Failure, Origin, dlq_headers};
 use crate::error::{ErrorClass, HandlerError};
 use crate::headers::extract_context;
-use crate::inbox::InboxOutcome;
+use crate::inbox::{self, InboxOutcome};
 use crate::{EventProducer, KafkaConfig};
 
 /// Shared view of the runtime's state, for readiness and tests.
@@ -82,6 +82,8 @@ pub struct ConsumerRuntime<H: Handler> {
     subscriptions: Vec<String>,
     dlq_topic: String,
     skips: SkipLog,
+    /// The batch's lock and inbox insert, for the handler's state table.
+    admission_sql: String,
 }
 
 /// How often consumer lag is measured (a watermark round trip per partition).
@@ -121,6 +123,7 @@ impl<H: Handler> ConsumerRuntime<H> {
         consumer.subscribe(&topics)?;
         let dlq_topic = kafka.topic(&contracts::topics::dlq_topic(&config.group));
         let backoff = config.infrastructure_backoff;
+        let handler_table = handler.state_table();
         Ok(Self {
             config,
             handler,
@@ -134,6 +137,7 @@ impl<H: Handler> ConsumerRuntime<H> {
             subscriptions,
             dlq_topic,
             skips: SkipLog::default(),
+            admission_sql: super::admission_sql(handler_table),
         })
     }
 
@@ -439,13 +443,17 @@ impl<H: Handler> ConsumerRuntime<H> {
         if messages.is_empty() {
             return Ok(Vec::new());
         }
-        let orders: Vec<_> = messages.iter().map(|(e, _)| e.order_id()).collect();
+        let mut orders: Vec<uuid::Uuid> = messages.iter().map(|(e, _)| e.order_id().0).collect();
+        orders.sort_unstable();
+        orders.dedup();
         let events: Vec<_> = messages
             .iter()
             .map(|(e, sha)| (e.metadata.event_id, **sha))
             .collect();
-        let table = self.handler.state_table();
-        Ok(super::lock_and_record(tx, table, &orders, &self.config.group, &events).await?)
+        let group = &self.config.group;
+        let inserted =
+            inbox::insert_all(tx, &self.admission_sql, group, &events, Some(&orders)).await?;
+        Ok(inbox::classify(tx, group, &events, &inserted).await?)
     }
 
     /// Handles an admitted message: a new event is applied, a known one is not.

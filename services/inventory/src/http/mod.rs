@@ -8,10 +8,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
-use service_kit::http::{json_error, unavailable};
+use service_kit::http::{MAX_BODY_BYTES, json_error, unavailable};
 use sqlx::PgPool;
 
-const MAX_BODY_BYTES: usize = 64 * 1024;
 const MAX_RESTOCK: i64 = 1_000_000_000;
 
 pub fn router(pool: PgPool) -> Router {

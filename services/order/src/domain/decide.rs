@@ -158,10 +158,7 @@ pub fn decide(
         },
         Command::Ship { tracking_number } => {
             let tracking_number = tracking_number.trim().to_owned();
-            if tracking_number.is_empty()
-                || tracking_number.chars().count() > MAX_TRACKING_NUMBER_CHARS
-                || tracking_number.chars().any(char::is_control)
-            {
+            if !contracts::ids::is_short_printable(&tracking_number, MAX_TRACKING_NUMBER_CHARS) {
                 return Err(DomainError::InvalidTrackingNumber);
             }
             match order.status {

@@ -15,8 +15,7 @@ pub use error::ApiError;
 
 use crate::app::OrderService;
 
-/// Largest request body accepted (413 beyond).
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
+pub use service_kit::http::MAX_BODY_BYTES;
 
 pub fn router(service: OrderService) -> Router {
     Router::new()

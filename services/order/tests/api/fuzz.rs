@@ -7,7 +7,7 @@ use std::time::Duration;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use test_support::TestDatabase;
-use test_support::fuzz::{any_json, runner, send, urlencode};
+use test_support::fuzz::{any_json, around_limit, client, runner, send, urlencode};
 
 use crate::support::{settings, start, valid_order};
 
@@ -50,17 +50,14 @@ async fn random_bodies_never_crash_the_api_and_every_refusal_is_a_json_4xx() -> 
     let handle = tokio::runtime::Handle::current();
 
     let mut runner = runner(300);
+    let client = client();
     // Strategies are built on the blocking thread: they are not Send.
     let outcome = tokio::task::spawn_blocking(move || {
         let bodies = prop_oneof![
             3 => mutated_order().prop_map(|v| v.to_string().into_bytes()),
             1 => any_json().prop_map(|v| v.to_string().into_bytes()),
             1 => prop::collection::vec(any::<u8>(), 0..512),
-            1 => (0usize..3).prop_map(|n| {
-                // Around the 64 KiB limit.
-                let size = [60 * 1024, 64 * 1024 + 1, 200 * 1024][n];
-                format!("{{\"customer_id\": \"{}\"}}", "x".repeat(size)).into_bytes()
-            }),
+            1 => around_limit("customer_id"),
         ];
         let paths = prop_oneof![
             Just("/orders".to_owned()),
@@ -72,7 +69,7 @@ async fn random_bodies_never_crash_the_api_and_every_refusal_is_a_json_4xx() -> 
             ".{0,20}".prop_map(|s| format!("/orders/{}/ship", urlencode(&s))),
         ];
         runner.run(&(paths, bodies), |(path, body)| {
-            let request = reqwest::Client::new()
+            let request = client
                 .post(format!("{base}{path}"))
                 .header("content-type", "application/json")
                 .body(body.clone());
