@@ -69,6 +69,23 @@ for name, (binary, port) in APPS.items():
     if "healthcheck" not in service:
         problem(f"{name}: no healthcheck")
 
+    if service.get("restart") != "unless-stopped":
+        problem(f"{name}: restart is {service.get('restart')}, not unless-stopped (a crashed service must come back)")
+
+# The services' image is built once, by one service; the others only run it.
+builders = [name for name, service in services.items() if "build" in service]
+if builders != ["order"]:
+    problem(f"the services image is built by {builders}, not by order alone")
+for name in ["payment", "inventory", "sagactl"]:
+    if services.get(name, {}).get("image") != services["order"]["image"] or services[name].get("pull_policy") != "never":
+        problem(f"{name}: not the image order builds, with pull_policy never")
+
+# PostgreSQL answers on its socket during the image's init phase: ask over TCP.
+if "-h 127.0.0.1" not in str(services["postgres"]["healthcheck"]["test"]):
+    problem("postgres: the health check does not ask over TCP (pg_isready -h 127.0.0.1)")
+if "pgdata:/var/lib/postgresql/data" not in services["postgres"].get("volumes", []) or "pgdata" not in compose.get("volumes", {}):
+    problem("postgres: its data is not in the named volume pgdata")
+
 for name, ports in INFRA_PORTS.items():
     if sorted(host_ports(services[name])) != ports:
         problem(f"{name}: publishes {host_ports(services[name])}, not {ports}")

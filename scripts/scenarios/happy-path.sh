@@ -1,6 +1,6 @@
-#!/usr/bin/env bash
+#!/bin/sh
 # A rich customer orders what is in stock: charged, reserved, confirmed.
-source "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib.sh"
 balance_before=$(balance c-rich)
 reserved_before=$(stock sku-widget reserved)
 order=$(create_order c-rich sku-widget:2:1299)

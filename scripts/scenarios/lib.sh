@@ -1,71 +1,98 @@
-# Shared by the scenario scripts. Source it. Every URL comes from the environment with
-# the ports both stacks (native and compose) publish.
-set -euo pipefail
+# Shared by the scenario scripts (POSIX sh). Source it.
+#
+# SAGA_STACK says which stack they drive:
+#   native   (default) the processes of scripts/dev; sagactl is $SAGACTL, else the
+#            workspace's built one, else `cargo run`; URLs from ORDER_URL, PAYMENT_URL,
+#            INVENTORY_URL, JAEGER_URL, defaulting to the published ports
+#   compose  the stack of compose/compose.yaml ($COMPOSE_FILE); sagactl runs in the
+#            stack's `sagactl` container, with the compose network's names, so the host
+#            needs Docker and a POSIX shell, nothing else
+# Every read of the stack goes through sagactl, so no curl or JSON tool is needed.
+set -eu
 
-ORDER_URL=${ORDER_URL:-http://127.0.0.1:8080}
-PAYMENT_URL=${PAYMENT_URL:-http://127.0.0.1:8081}
-INVENTORY_URL=${INVENTORY_URL:-http://127.0.0.1:8082}
-JAEGER_URL=${JAEGER_URL:-http://127.0.0.1:16686}
+SAGA_STACK=${SAGA_STACK:-native}
 SCENARIO_TIMEOUT=${SCENARIO_TIMEOUT:-60}
-REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-export ORDER_URL
-
-# sagactl: $SAGACTL, else a built one, else through cargo.
-if [ -z "${SAGACTL:-}" ]; then
-  if [ -x "$REPO_ROOT/target/debug/sagactl" ]; then
-    SAGACTL="$REPO_ROOT/target/debug/sagactl"
-  else
-    SAGACTL="cargo run -q --manifest-path $REPO_ROOT/Cargo.toml -p sagactl --"
-  fi
-fi
+REPO_ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+COMPOSE_FILE=${COMPOSE_FILE:-$REPO_ROOT/compose/compose.yaml}
+# Where a person opens the trace: the compose stack's Jaeger UI, published on the host.
+JAEGER_UI=${JAEGER_UI:-http://127.0.0.1:16686}
 
 scenario=$(basename "$0" .sh)
 step() { printf '[%s] %s\n' "$scenario" "$*"; }
 fail() { printf '[%s] FAILED: %s\n' "$scenario" "$*" >&2; exit 1; }
 
-# json FIELD: reads a field (python syntax, e.g. ['compensation']['payment']) from stdin.
-json() { python3 -c "import json,sys; v=json.load(sys.stdin)$1; print('null' if v is None else v)"; }
+case "$SAGA_STACK" in
+  native)
+    if [ -z "${SAGACTL:-}" ]; then
+      if [ -x "$REPO_ROOT/target/debug/sagactl" ]; then
+        SAGACTL="$REPO_ROOT/target/debug/sagactl"
+      else
+        SAGACTL="cargo run -q --manifest-path $REPO_ROOT/Cargo.toml -p sagactl --"
+      fi
+    fi
+    # shellcheck disable=SC2086 # SAGACTL may be a command with arguments
+    sagactl() { $SAGACTL "$@"; }
+    stop_service() { "$REPO_ROOT/scripts/dev" stop "$1"; }
+    start_service() { "$REPO_ROOT/scripts/dev" start "$1"; }
+    ;;
+  compose)
+    command -v docker >/dev/null 2>&1 || fail "SAGA_STACK=compose needs docker"
+    sagactl() { docker compose -f "$COMPOSE_FILE" exec -T sagactl sagactl "$@"; }
+    stop_service() { docker compose -f "$COMPOSE_FILE" stop "$1"; }
+    start_service() { docker compose -f "$COMPOSE_FILE" start "$1"; }
+    ;;
+  *) fail "SAGA_STACK is '$SAGA_STACK': native or compose" ;;
+esac
 
-# create_order CUSTOMER ITEM...: prints the new order's id.
-create_order() {
-  local customer=$1
-  shift
-  local items=()
-  for item in "$@"; do items+=(--item "$item"); done
-  $SAGACTL order create --customer "$customer" "${items[@]}" --idempotency-key "scenario-$scenario-$RANDOM-$RANDOM" --json | json "['order_id']"
+# uuid: a random UUID (version 4) from /dev/urandom.
+uuid() {
+  od -An -N16 -tx1 /dev/urandom | tr -d ' \n' \
+    | sed 's/^\(.\{8\}\)\(.\{4\}\).\(.\{3\}\).\(.\{3\}\)\(.\{12\}\)$/\1-\2-4\3-a\4-\5/'
 }
 
-order_field() { curl -fsS "$ORDER_URL/orders/$1" | json "$2"; }
+# create_order CUSTOMER ITEM...: places an order (ITEM is sku:quantity:unit_price_cents)
+# and prints its id.
+create_order() {
+  customer=$1
+  shift
+  items=""
+  for item in "$@"; do items="$items --item $item"; done
+  # shellcheck disable=SC2086 # items are words without spaces
+  sagactl order create --customer "$customer" $items --idempotency-key "scenario-$scenario-$(uuid)" \
+    | awk '$1 == "order_id" { print $2 }'
+}
 
-# wait_for ORDER EXPECTED [FIELD]: polls until FIELD (default status) equals EXPECTED.
+# order_field ORDER FIELD: one field of the order (dotted: compensation.payment).
+order_field() { sagactl get order "/orders/$1" --field "$2"; }
+
+# wait_for ORDER EXPECTED [FIELD]: until FIELD (default status) equals EXPECTED.
 wait_for() {
-  local order=$1 expected=$2 field=${3:-"['status']"} value=""
-  local deadline=$((SECONDS + SCENARIO_TIMEOUT))
-  while [ $SECONDS -lt $deadline ]; do
-    value=$(order_field "$order" "$field" 2>/dev/null || true)
-    [ "$value" = "$expected" ] && return 0
-    sleep 0.3
-  done
-  fail "order $order: $field is '$value', expected '$expected' within ${SCENARIO_TIMEOUT}s"
+  sagactl get order "/orders/$1" --field "${3:-status}" --until "$2" --timeout "$SCENARIO_TIMEOUT" >/dev/null \
+    || fail "order $1: ${3:-status} did not become '$2' within ${SCENARIO_TIMEOUT}s"
 }
 
 # expect WHAT ACTUAL EXPECTED
-expect() { [ "$2" = "$3" ] || fail "$1 is '$2', expected '$3'"; step "ok: $1 = $3"; }
+expect() {
+  [ "$2" = "$3" ] || fail "$1 is '$2', expected '$3'"
+  step "ok: $1 = $3"
+}
 
-balance() { curl -fsS "$PAYMENT_URL/accounts/$1" | json "['balance_cents']"; }
-stock() { curl -fsS "$INVENTORY_URL/stock/$1" | json "['$2']"; }
-payment_status() { curl -fsS "$PAYMENT_URL/payments/$1" | json "['status']"; }
+balance() { sagactl get payment "/accounts/$1" --field balance_cents; }
+stock() { sagactl get inventory "/stock/$1" --field "$2"; }
+payment_status() { sagactl get payment "/payments/$1" --field status; }
 
 # show ORDER: the final state, the history and where to see the trace.
 show() {
-  local order=$1
   step "final state:"
-  $SAGACTL order show "$order" | sed 's/^/    /'
+  sagactl order show "$1" | sed 's/^/    /'
   step "history:"
-  $SAGACTL order history "$order" | sed 's/^/    /'
-  local trace_id
-  trace_id=$(order_field "$order" "['trace_id']")
-  step "trace $trace_id ($JAEGER_URL/trace/$trace_id):"
+  sagactl order history "$1" | sed 's/^/    /'
+  trace_id=$(order_field "$1" trace_id)
+  if [ "$SAGA_STACK" = compose ]; then
+    step "trace $trace_id: open $JAEGER_UI/trace/$trace_id (Jaeger UI), or read it here:"
+  else
+    step "trace $trace_id (the native Jaeger has a UI only where scripts/infra found its assets; the compose stack's is at $JAEGER_UI):"
+  fi
   sleep 1 # spans leave the services in batches
-  $SAGACTL trace "$order" --jaeger-url "$JAEGER_URL" 2>&1 | sed 's/^/    /' || step "(the trace is not in Jaeger yet)"
+  sagactl trace "$1" 2>&1 | sed 's/^/    /' || step "(the trace is not in Jaeger yet)"
 }

@@ -48,6 +48,8 @@ enum Command {
     Verify(cmd::verify::VerifyArgs),
     /// Drive the running stack with orders at a steady rate; report sagas/s and latency.
     Load(cmd::load::LoadArgs),
+    /// Read one JSON resource of a service's API, or one field of it; optionally wait for a value.
+    Get(cmd::get::GetArgs),
     /// Put one raw message on a topic, marked test-injected (scenarios, fault tests).
     Inject(cmd::inject::InjectArgs),
     /// Benchmarks (the outbox relay against its baselines).
@@ -79,5 +81,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Load(args) => cmd::load::run(&kafka, args).await,
         Command::Bench(command) => cmd::bench::run(&kafka, command).await,
         Command::Inject(args) => cmd::inject::run(&kafka, args).await,
+        Command::Get(args) => cmd::get::run(args).await,
     }
 }

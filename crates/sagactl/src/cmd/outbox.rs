@@ -4,6 +4,8 @@
 use clap::{Args, Subcommand};
 use sqlx::postgres::PgPoolOptions;
 
+use super::databases::DatabaseArgs;
+
 #[derive(Debug, Subcommand)]
 pub(crate) enum OutboxCommand {
     /// Parked rows with their failure, and each outbox's backlog.
@@ -25,30 +27,17 @@ pub(crate) struct Target {
     /// order | payment | inventory; every service when omitted.
     #[arg(long)]
     service: Option<String>,
-    /// A database URL instead of the service's default.
-    #[arg(long)]
-    database_url: Option<String>,
+    #[command(flatten)]
+    databases: DatabaseArgs,
 }
 
 impl Target {
-    fn urls(&self) -> anyhow::Result<Vec<(String, String)>> {
-        if let Some(url) = &self.database_url {
-            return Ok(vec![("custom".to_owned(), url.clone())]);
-        }
-        let all = [
-            ("order", "orders"),
-            ("payment", "payments"),
-            ("inventory", "inventory"),
-        ];
-        let chosen: Vec<_> = all
-            .iter()
+    fn urls(&self) -> anyhow::Result<Vec<(&'static str, &str)>> {
+        let chosen: Vec<_> = self
+            .databases
+            .by_service()
+            .into_iter()
             .filter(|(service, _)| self.service.as_deref().is_none_or(|s| s == *service))
-            .map(|(service, db)| {
-                (
-                    (*service).to_owned(),
-                    format!("postgres://postgres@127.0.0.1:5432/{db}"),
-                )
-            })
             .collect();
         if chosen.is_empty() {
             anyhow::bail!("unknown service (order | payment | inventory)");
@@ -61,10 +50,7 @@ pub(crate) async fn run(command: OutboxCommand) -> anyhow::Result<()> {
     match command {
         OutboxCommand::Parked { target } => {
             for (service, url) in target.urls()? {
-                let pool = PgPoolOptions::new()
-                    .max_connections(1)
-                    .connect(&url)
-                    .await?;
+                let pool = PgPoolOptions::new().max_connections(1).connect(url).await?;
                 let backlog = outbox::admin::backlog(&pool).await?;
                 println!(
                     "{service}: {} unpublished (oldest {:.1}s), {} parked",
@@ -86,10 +72,7 @@ pub(crate) async fn run(command: OutboxCommand) -> anyhow::Result<()> {
         }
         OutboxCommand::Requeue { target, ids } => {
             for (service, url) in target.urls()? {
-                let pool = PgPoolOptions::new()
-                    .max_connections(1)
-                    .connect(&url)
-                    .await?;
+                let pool = PgPoolOptions::new().max_connections(1).connect(url).await?;
                 let requeued = outbox::admin::requeue(&pool, &ids).await?;
                 println!("{service}: requeued {requeued} row(s)");
             }

@@ -18,26 +18,13 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, types::Json};
 use uuid::Uuid;
 
+use super::databases::DatabaseArgs;
+use super::parse_seconds;
+
 #[derive(Debug, Args)]
 pub(crate) struct VerifyArgs {
-    #[arg(
-        long,
-        env = "ORDERS_DATABASE_URL",
-        default_value = "postgres://postgres@127.0.0.1:5432/orders"
-    )]
-    orders_db: String,
-    #[arg(
-        long,
-        env = "PAYMENTS_DATABASE_URL",
-        default_value = "postgres://postgres@127.0.0.1:5432/payments"
-    )]
-    payments_db: String,
-    #[arg(
-        long,
-        env = "INVENTORY_DATABASE_URL",
-        default_value = "postgres://postgres@127.0.0.1:5432/inventory"
-    )]
-    inventory_db: String,
+    #[command(flatten)]
+    databases: DatabaseArgs,
     /// How long to wait for the saga to settle (no outbox backlog, no consumer lag, no
     /// pending order or compensation) before checking; what is unsettled then is a violation.
     #[arg(long, default_value = "30s", value_parser = parse_seconds)]
@@ -50,15 +37,6 @@ pub(crate) struct VerifyArgs {
     payment_group: String,
     #[arg(long, default_value = INVENTORY_SERVICE)]
     inventory_group: String,
-}
-
-fn parse_seconds(text: &str) -> Result<Duration, String> {
-    let number = text.trim_end_matches('s');
-    number
-        .parse::<f64>()
-        .ok()
-        .and_then(|s| Duration::try_from_secs_f64(s).ok())
-        .ok_or_else(|| format!("not a duration in seconds: {text:?}"))
 }
 
 /// One broken invariant.
@@ -80,9 +58,9 @@ async fn read_only(url: &str) -> anyhow::Result<PgPool> {
 }
 
 pub(crate) async fn run(kafka: &KafkaConfig, args: VerifyArgs) -> anyhow::Result<()> {
-    let orders = read_only(&args.orders_db).await?;
-    let payments = read_only(&args.payments_db).await?;
-    let inventory = read_only(&args.inventory_db).await?;
+    let orders = read_only(&args.databases.orders_db).await?;
+    let payments = read_only(&args.databases.payments_db).await?;
+    let inventory = read_only(&args.databases.inventory_db).await?;
 
     let started = Instant::now();
     let unsettled = loop {
