@@ -255,3 +255,34 @@ impl EventProducer {
         self.current().1.flush(timeout)
     }
 }
+
+/// What the producer span of one message says about it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PublishAttributes<'a> {
+    /// The message key: the order id.
+    pub key: &'a str,
+    pub event_id: &'a str,
+    pub event_type: &'a str,
+    pub correlation_id: &'a str,
+}
+
+/// The span of one message's publish, after OpenTelemetry's messaging conventions: the
+/// outbox relay's and the dead-letter path's. `outbox.id` and `dlq.error_class` are
+/// declared empty for the caller that knows them to record; the caller sets the parent.
+pub fn publish_span(topic: &str, attributes: PublishAttributes<'_>) -> tracing::Span {
+    tracing::info_span!(
+        "publish",
+        otel.name = format!("{topic} publish"),
+        otel.kind = "producer",
+        messaging.system = "kafka",
+        messaging.operation = "publish",
+        messaging.destination.name = %topic,
+        messaging.kafka.message.key = attributes.key,
+        messaging.message.id = attributes.event_id,
+        saga.correlation_id = attributes.correlation_id,
+        order.id = attributes.key,
+        event.r#type = attributes.event_type,
+        outbox.id = tracing::field::Empty,
+        dlq.error_class = tracing::field::Empty,
+    )
+}

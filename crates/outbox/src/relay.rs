@@ -479,20 +479,22 @@ async fn sleep_until_some(at: Option<tokio::time::Instant>) {
 /// The producer span of one row: a child of the context that wrote the row, so the
 /// trace runs from the request or message through the outbox to the consumer.
 fn publish_span(row: &Row, topic: &str) -> tracing::Span {
-    let span = tracing::info_span!(
-        "publish",
-        otel.name = format!("{topic} publish"),
-        otel.kind = "producer",
-        messaging.system = "kafka",
-        messaging.operation = "publish",
-        messaging.destination.name = %topic,
-        messaging.kafka.message.key = %row.key,
-        messaging.message.id = row.headers.get(contracts::headers::CE_ID).map(String::as_str).unwrap_or_default(),
-        saga.correlation_id = row.headers.get(contracts::headers::CORRELATION_ID).map(String::as_str).unwrap_or_default(),
-        order.id = %row.key,
-        event.r#type = %row.event_type,
-        outbox.id = row.id,
+    let header = |name| {
+        row.headers
+            .get(name)
+            .map(String::as_str)
+            .unwrap_or_default()
+    };
+    let span = messaging::producer::publish_span(
+        topic,
+        messaging::producer::PublishAttributes {
+            key: &row.key,
+            event_id: header(contracts::headers::CE_ID),
+            event_type: &row.event_type,
+            correlation_id: header(contracts::headers::CORRELATION_ID),
+        },
     );
+    span.record("outbox.id", row.id);
     let parent =
         global::get_text_map_propagator(|p| p.extract(&HeaderExtractorMap(&row.headers.0)));
     let _ = span.set_parent(parent);

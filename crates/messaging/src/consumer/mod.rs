@@ -9,12 +9,22 @@
 //!
 //! - [`Handler`]: what a service plugs in.
 //! - `prepare`: decoding and sorting a message before any database work.
-//! - `runtime`: the poll loop, batches, retries, DLQ routing, pausing.
+//! - `runtime`: the poll loop: batches, then single messages with their retries.
+//! - `transaction`: a batch, or one message, in one transaction (lock, dedup, handle).
+//! - `retry`: the pure policy of the error classes (retry now, later, DLQ, pause).
+//! - `outage`: pausing and resuming the partitions through an outage.
+//! - `dead_letter`: the copy to `<group>.dlq`.
+//! - `observe`: consume spans, the skip log, the handled counters, the lag.
 //! - `context`: the Kafka client context (commit on revoke).
 
 mod context;
+mod dead_letter;
+mod observe;
+mod outage;
 mod prepare;
+mod retry;
 mod runtime;
+mod transaction;
 
 use std::future::Future;
 use std::time::Duration;
@@ -22,7 +32,8 @@ use std::time::Duration;
 use contracts::{EventMetadata, OrderId, SagaEvent};
 use sqlx::PgConnection;
 
-pub use runtime::{ConsumerHealth, ConsumerRuntime};
+pub use outage::ConsumerHealth;
+pub use runtime::ConsumerRuntime;
 
 use crate::error::HandlerError;
 
@@ -113,6 +124,15 @@ impl ConsumerConfig {
             infrastructure_backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(30),
             client_overrides: Vec::new(),
+        }
+    }
+
+    /// The retries of DESIGN.md §5's error classes, as this configuration sets them.
+    pub(crate) fn retry_policy(&self) -> retry::RetryPolicy {
+        retry::RetryPolicy {
+            transient_retries: self.transient_retries,
+            handler_retries: self.handler_retries,
+            handler_backoff: self.handler_backoff,
         }
     }
 

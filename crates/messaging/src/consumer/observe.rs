@@ -1,0 +1,128 @@
+//! What the runtime tells about its messages: the consume span of each, the skip log,
+//! the handled counters and the consumer lag.
+
+use std::collections::HashSet;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rdkafka::Message;
+use rdkafka::Offset;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::message::OwnedMessage;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+use super::context::SagaConsumerContext;
+use super::{Envelope, Outcome};
+use crate::headers::extract_context;
+
+/// What a message's transaction did, once it committed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Applied {
+    Handled(Outcome),
+    Duplicate,
+    /// The same event id was handled before with another body: poison.
+    Conflict,
+}
+
+/// Counts a committed message in `messages_handled_total`, once, whatever the service:
+/// `applied`, `ignored` (an event that no longer applies) or `duplicate`.
+pub(super) fn count(group: &str, applied: Applied) {
+    let outcome = match applied {
+        Applied::Handled(Outcome::Applied) => "applied",
+        Applied::Handled(Outcome::Ignored) => "ignored",
+        Applied::Duplicate => "duplicate",
+        Applied::Conflict => return,
+    };
+    metrics::counter!("messages_handled_total", "group" => group.to_owned(), "outcome" => outcome)
+        .increment(1);
+}
+
+/// The consume span of one message: a child of the producer's context from the headers.
+pub(super) fn message_span(
+    group: &str,
+    message: &OwnedMessage,
+    envelope: &Envelope,
+) -> tracing::Span {
+    let span = tracing::info_span!(
+        "process",
+        otel.name = format!("{} process", message.topic()),
+        otel.kind = "consumer",
+        messaging.system = "kafka",
+        messaging.operation = "process",
+        messaging.destination.name = message.topic(),
+        messaging.destination.partition.id = message.partition(),
+        messaging.kafka.message.key = %envelope.order_id(),
+        messaging.kafka.offset = message.offset(),
+        messaging.consumer.group.name = group,
+        messaging.message.id = %envelope.metadata.event_id,
+        saga.correlation_id = %envelope.metadata.correlation_id,
+        order.id = %envelope.order_id(),
+        event.r#type = %envelope.metadata.event_type,
+    );
+    let _ = span.set_parent(message.headers().map(extract_context).unwrap_or_default());
+    span
+}
+
+/// Reasons for skipping logged at INFO so far; a bound keeps a flood of made-up types
+/// from growing it without end.
+#[derive(Debug, Default)]
+pub(super) struct SkipLog(Mutex<HashSet<String>>);
+
+const SKIP_REASONS_LOGGED: usize = 1000;
+
+impl SkipLog {
+    /// The first skip for each reason (an event type this service does not handle, as a
+    /// rule) is logged at INFO, later ones at DEBUG: a service skips most of the traffic
+    /// on a topic it reads for one event, and a line per message would drown the log.
+    /// `messages_skipped_total` counts every one.
+    pub(super) fn record(&self, message: &OwnedMessage, reason: &str) {
+        let first = {
+            let mut seen = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            seen.len() < SKIP_REASONS_LOGGED && seen.insert(reason.to_owned())
+        };
+        let (topic, partition, offset) = (message.topic(), message.partition(), message.offset());
+        if first {
+            tracing::info!(
+                topic,
+                partition,
+                offset,
+                reason,
+                "Skipped a message; later ones for the same reason are logged at debug."
+            );
+        } else {
+            tracing::debug!(topic, partition, offset, reason, "Skipped a message.");
+        }
+        metrics::counter!("messages_skipped_total").increment(1);
+    }
+}
+
+/// Measures the group's lag off the loop (a watermark round trip per partition) and
+/// sets `consumer_lag`.
+pub(super) fn measure_lag(
+    consumer: std::sync::Arc<StreamConsumer<SagaConsumerContext>>,
+    group: String,
+) {
+    tokio::task::spawn_blocking(move || match lag(&consumer) {
+        Ok(lag) => metrics::gauge!("consumer_lag", "group" => group).set(lag as f64),
+        Err(err) => tracing::debug!(error = %err, "Measuring consumer lag failed."),
+    });
+}
+
+/// Messages between this member's positions and the high watermarks of its partitions.
+fn lag(consumer: &StreamConsumer<SagaConsumerContext>) -> rdkafka::error::KafkaResult<i64> {
+    let positions = consumer.position()?;
+    let mut total = 0;
+    for element in positions.elements() {
+        let (low, high) = consumer.fetch_watermarks(
+            element.topic(),
+            element.partition(),
+            Duration::from_secs(2),
+        )?;
+        let position = match element.offset() {
+            Offset::Offset(position) => position,
+            _ => low,
+        };
+        total += (high - position).max(0);
+    }
+    Ok(total)
+}
