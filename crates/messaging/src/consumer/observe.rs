@@ -24,12 +24,17 @@ pub(super) enum Applied {
     Conflict,
 }
 
-/// Counts a committed message in `messages_handled_total`, once, whatever the service:
-/// `applied`, `ignored` (an event that no longer applies) or `duplicate`.
-pub(super) fn count(group: &str, applied: Applied) {
+/// Counts a committed message in `messages_handled_total`, here and for every service:
+/// `applied`, `ignored` (an event that no longer applies, also counted by type in
+/// `late_events_ignored_total`) or `duplicate`.
+pub(super) fn count(group: &str, applied: Applied, envelope: &Envelope) {
     let outcome = match applied {
         Applied::Handled(Outcome::Applied) => "applied",
-        Applied::Handled(Outcome::Ignored) => "ignored",
+        Applied::Handled(Outcome::Ignored) => {
+            metrics::counter!("late_events_ignored_total", "type" => envelope.metadata.event_type.to_string())
+                .increment(1);
+            "ignored"
+        }
         Applied::Duplicate => "duplicate",
         Applied::Conflict => return,
     };

@@ -244,7 +244,7 @@ impl<H: Handler> ConsumerRuntime<H> {
                     return self.dead_letter(message, failure).await;
                 }
                 Ok(applied) => {
-                    observe::count(&self.config.group, applied);
+                    observe::count(&self.config.group, applied, envelope);
                     return Ok(());
                 }
                 Err(err) => failed = Some(err),

@@ -92,7 +92,7 @@ impl<H: Handler> Transactions<H> {
                     drop(tx);
                     return self.redo_prefix(batch, prepared, index, None).await;
                 }
-                Ok(applied) => outcomes.push(applied),
+                Ok(applied) => outcomes.push((applied, envelope)),
                 Err(err) => {
                     if err.class() == ErrorClass::Infrastructure {
                         return BatchResult::Outage(err);
@@ -105,9 +105,9 @@ impl<H: Handler> Transactions<H> {
         }
         match tx.commit().await {
             Ok(()) => {
-                outcomes
-                    .iter()
-                    .for_each(|a| observe::count(&self.group, *a));
+                for (applied, envelope) in outcomes {
+                    observe::count(&self.group, applied, envelope);
+                }
                 if end == batch.len() {
                     BatchResult::All
                 } else {

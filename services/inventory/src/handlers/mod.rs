@@ -47,7 +47,6 @@ impl Handler for InventoryHandler {
             _ => Decision::Nothing,
         };
         if decision == Decision::Nothing {
-            metrics::counter!("late_events_ignored_total", "type" => envelope.metadata.event_type.to_string()).increment(1);
             return Ok(Outcome::Ignored);
         }
         if let Decision::Release { items, .. } | Decision::Ship { items } = &decision {

@@ -78,11 +78,7 @@ impl Handler for SagaHandler {
         match executed {
             Ok(executed) if executed.appended > 0 => Ok(Outcome::Applied),
             // Saga commands never fail; one that no longer applies changes nothing.
-            Ok(_) | Err(_) => {
-                metrics::counter!("late_events_ignored_total", "type" => envelope.metadata.event_type.to_string())
-                    .increment(1);
-                Ok(Outcome::Ignored)
-            }
+            Ok(_) | Err(_) => Ok(Outcome::Ignored),
         }
     }
 

@@ -41,7 +41,6 @@ impl Handler for PaymentHandler {
             _ => Decision::Nothing,
         };
         let Some(event) = decision.announcement() else {
-            metrics::counter!("late_events_ignored_total", "type" => envelope.metadata.event_type.to_string()).increment(1);
             return Ok(Outcome::Ignored);
         };
         store::apply(tx, order_id, &decision).await?;
