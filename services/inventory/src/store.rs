@@ -22,7 +22,9 @@ pub async fn reservation(
             .fetch_one(&mut *tx)
             .await?;
     Ok(Reservation {
-        status: ReservationStatus::parse(&status).unwrap_or(ReservationStatus::New),
+        status: ReservationStatus::parse(&status).ok_or_else(|| {
+            sqlx::Error::Decode(format!("unknown order_reservations.status {status:?}").into())
+        })?,
         items: items.0,
     })
 }
@@ -63,19 +65,35 @@ pub async fn apply(
             ..
         } => {
             move_stock(tx, order_id, items, Movement::Reserve).await?;
-            set_reservation(tx, order_id, "reserved", Some(*reservation_id), Some(items)).await?;
+            set_reservation(
+                tx,
+                order_id,
+                ReservationStatus::Reserved,
+                Some(*reservation_id),
+                Some(items),
+            )
+            .await?;
         }
-        Decision::Fail { .. } => set_reservation(tx, order_id, "failed", None, None).await?,
+        Decision::Fail { .. } => {
+            set_reservation(tx, order_id, ReservationStatus::Failed, None, None).await?
+        }
         Decision::Release { items, .. } => {
             move_stock(tx, order_id, items, Movement::Release).await?;
-            set_reservation(tx, order_id, "released", None, None).await?;
+            set_reservation(tx, order_id, ReservationStatus::Released, None, None).await?;
         }
         Decision::RememberCancellation { .. } => {
-            set_reservation(tx, order_id, "cancelled_before_reserve", None, None).await?;
+            set_reservation(
+                tx,
+                order_id,
+                ReservationStatus::CancelledBeforeReserve,
+                None,
+                None,
+            )
+            .await?;
         }
         Decision::Ship { items } => {
             move_stock(tx, order_id, items, Movement::Ship).await?;
-            set_reservation(tx, order_id, "shipped", None, None).await?;
+            set_reservation(tx, order_id, ReservationStatus::Shipped, None, None).await?;
         }
     }
     Ok(())
@@ -84,7 +102,7 @@ pub async fn apply(
 async fn set_reservation(
     tx: &mut PgConnection,
     order_id: OrderId,
-    status: &str,
+    status: ReservationStatus,
     reservation_id: Option<Uuid>,
     items: Option<&Vec<LineItem>>,
 ) -> Result<(), sqlx::Error> {
@@ -93,7 +111,7 @@ async fn set_reservation(
                 items = coalesce($4, items), updated_at = now() WHERE order_id = $1",
     )
     .bind(order_id.0)
-    .bind(status)
+    .bind(status.as_str())
     .bind(reservation_id)
     .bind(items.map(sqlx::types::Json))
     .execute(&mut *tx)

@@ -26,11 +26,16 @@ pub async fn payment_state(
     .fetch_one(&mut *tx)
     .await?;
     Ok(PaymentState {
-        status: PaymentStatus::parse(&status).unwrap_or(PaymentStatus::New),
+        status: PaymentStatus::parse(&status).ok_or_else(|| unknown_status(&status))?,
         payment_id,
         customer_id,
         amount_cents,
     })
+}
+
+/// A status the domain does not know: a row written by something else, never guessed at.
+fn unknown_status(status: &str) -> sqlx::Error {
+    sqlx::Error::Decode(format!("unknown payments.status {status:?}").into())
 }
 
 /// The customer's account, locked for the charge.
@@ -74,13 +79,14 @@ pub async fn apply(
             )
             .await?;
             sqlx::query(
-                "UPDATE payments SET status = 'captured', payment_id = $2, customer_id = $3, amount_cents = $4,
+                "UPDATE payments SET status = $5, payment_id = $2, customer_id = $3, amount_cents = $4,
                         updated_at = now() WHERE order_id = $1",
             )
             .bind(order_id.0)
             .bind(payment_id)
             .bind(customer_id)
             .bind(amount_cents)
+            .bind(PaymentStatus::Captured.as_str())
             .execute(&mut *tx)
             .await?;
         }
@@ -88,7 +94,7 @@ pub async fn apply(
             let reason = serde_json::to_value(reason)
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_owned));
-            set_status(tx, order_id, "declined", reason.as_deref()).await?;
+            set_status(tx, order_id, PaymentStatus::Declined, reason.as_deref()).await?;
         }
         Decision::Refund {
             payment_id,
@@ -105,10 +111,10 @@ pub async fn apply(
                 *amount_cents,
             )
             .await?;
-            set_status(tx, order_id, "refunded", None).await?;
+            set_status(tx, order_id, PaymentStatus::Refunded, None).await?;
         }
         Decision::RememberCancellation { .. } => {
-            set_status(tx, order_id, "cancelled_before_charge", None).await?;
+            set_status(tx, order_id, PaymentStatus::CancelledBeforeCharge, None).await?;
         }
     }
     Ok(())
@@ -117,12 +123,12 @@ pub async fn apply(
 async fn set_status(
     tx: &mut PgConnection,
     order_id: OrderId,
-    status: &str,
+    status: PaymentStatus,
     reason: Option<&str>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE payments SET status = $2, reason = coalesce($3, reason), updated_at = now() WHERE order_id = $1")
         .bind(order_id.0)
-        .bind(status)
+        .bind(status.as_str())
         .bind(reason)
         .execute(&mut *tx)
         .await?;

@@ -121,3 +121,23 @@ fn shipping_moves_a_reservation_and_nothing_else() {
     ));
     assert_eq!(on_order_shipped(&Reservation::default()), Decision::Nothing);
 }
+
+#[test]
+fn every_status_is_stored_as_text_and_read_back_as_itself() {
+    use ReservationStatus::*;
+    for status in [
+        New,
+        Reserved,
+        Released,
+        Shipped,
+        CancelledBeforeReserve,
+        Failed,
+    ] {
+        assert_eq!(ReservationStatus::parse(status.as_str()), Some(status));
+    }
+    assert_eq!(
+        ReservationStatus::parse("held"),
+        None,
+        "an unknown status is no status"
+    );
+}

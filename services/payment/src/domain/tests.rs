@@ -142,3 +142,16 @@ fn a_declined_order_cancelled_answers_a_zero_refund() {
         Decision::RememberCancellation { .. }
     ));
 }
+
+#[test]
+fn every_status_is_stored_as_text_and_read_back_as_itself() {
+    use PaymentStatus::*;
+    for status in [New, Captured, Declined, Refunded, CancelledBeforeCharge] {
+        assert_eq!(PaymentStatus::parse(status.as_str()), Some(status));
+    }
+    assert_eq!(
+        PaymentStatus::parse("paid"),
+        None,
+        "an unknown status is no status"
+    );
+}
