@@ -46,7 +46,7 @@ pub fn migrator() -> sqlx::migrate::Migrator {
 pub struct OrderSettings {
     /// How long an order may stay pending before it is cancelled with reason
     /// `deadline` (e.g. `30s`, `500ms`, `2m`).
-    #[arg(long, env = "SAGA_DEADLINE", default_value = "30s", value_parser = parse_duration)]
+    #[arg(long, env = "SAGA_DEADLINE", default_value = "30s", value_parser = service_kit::config::parse_duration)]
     pub saga_deadline: Duration,
 
     /// A snapshot of an order every this many events.
@@ -61,26 +61,6 @@ impl Default for OrderSettings {
             snapshot_every: 10,
         }
     }
-}
-
-/// `30s`, `500ms`, `2m`, or plain seconds.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let (number, unit) = match text.find(|c: char| !(c.is_ascii_digit() || c == '.')) {
-        Some(split) => text.split_at(split),
-        None => (text, "s"),
-    };
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("not a duration: {text:?}"))?;
-    let seconds = match unit {
-        "ms" => value / 1000.0,
-        "s" => value,
-        "m" => value * 60.0,
-        "h" => value * 3600.0,
-        _ => return Err(format!("unknown unit in {text:?} (ms, s, m, h)")),
-    };
-    Duration::try_from_secs_f64(seconds).map_err(|e| e.to_string())
 }
 
 /// Command line and environment of the binary.
@@ -117,19 +97,4 @@ pub async fn build(
     )?;
     app.spawn(run_deadlines(service, parts.shutdown.clone()));
     Ok(app)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_parse_in_the_usual_units() {
-        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
-        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
-        assert_eq!(parse_duration("5"), Ok(Duration::from_secs(5)));
-        assert!(parse_duration("soon").is_err());
-        assert!(parse_duration("3d").is_err());
-    }
 }

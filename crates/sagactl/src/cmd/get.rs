@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 use serde_json::Value;
 
-use super::parse_seconds;
+use service_kit::config::parse_duration;
 
 #[derive(Debug, Args)]
 pub(crate) struct GetArgs {
@@ -25,7 +25,7 @@ pub(crate) struct GetArgs {
     #[arg(long, requires = "field")]
     until: Option<String>,
     /// How long `--until` waits (seconds).
-    #[arg(long, default_value = "60s", value_parser = parse_seconds)]
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
     timeout: Duration,
     #[command(flatten)]
     urls: ServiceUrls,

@@ -19,7 +19,7 @@ use sqlx::{PgPool, types::Json};
 use uuid::Uuid;
 
 use super::databases::DatabaseArgs;
-use super::parse_seconds;
+use service_kit::config::parse_duration;
 
 #[derive(Debug, Args)]
 pub(crate) struct VerifyArgs {
@@ -27,7 +27,7 @@ pub(crate) struct VerifyArgs {
     databases: DatabaseArgs,
     /// How long to wait for the saga to settle (no outbox backlog, no consumer lag, no
     /// pending order or compensation) before checking; what is unsettled then is a violation.
-    #[arg(long, default_value = "30s", value_parser = parse_seconds)]
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
     settle: Duration,
     /// Consumer groups whose lag must be zero (the services' names, unless they run
     /// under other names).
