@@ -116,8 +116,31 @@ pub(crate) fn decode_versioned<P: DeserializeOwned>(
     })
 }
 
+/// The name a unit enum value (a reason, a status) has in JSON: what it is stored and
+/// counted as. `None` for a value that is not a plain string in JSON.
+pub fn json_name<T: serde::Serialize>(value: &T) -> Option<String> {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(name)) => Some(name),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_unit_value_is_named_as_in_json() {
+        use crate::events::{CancelReason, PaymentFailureReason};
+        assert_eq!(
+            json_name(&CancelReason::PaymentDeclined).as_deref(),
+            Some("payment_declined")
+        );
+        assert_eq!(
+            json_name(&PaymentFailureReason::InsufficientFunds).as_deref(),
+            Some("insufficient_funds")
+        );
+        assert_eq!(json_name(&42), None);
+    }
     use super::*;
 
     #[test]

@@ -91,9 +91,7 @@ pub async fn apply(
             .await?;
         }
         Decision::Decline { reason, .. } => {
-            let reason = serde_json::to_value(reason)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned));
+            let reason = contracts::codec::json_name(reason);
             set_status(tx, order_id, PaymentStatus::Declined, reason.as_deref()).await?;
         }
         Decision::Refund {

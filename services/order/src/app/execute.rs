@@ -219,9 +219,8 @@ impl OrderService {
 fn record_outcome(order: &Order, created_at: DateTime<Utc>, now: DateTime<Utc>) {
     let outcome = match order.cancel_reason {
         None => "confirmed".to_owned(),
-        Some(reason) => serde_json::to_value(reason)
-            .ok()
-            .and_then(|v| v.as_str().map(|r| format!("cancelled_{r}")))
+        Some(reason) => contracts::codec::json_name(&reason)
+            .map(|r| format!("cancelled_{r}"))
             .unwrap_or_else(|| "cancelled".to_owned()),
     };
     metrics::counter!("saga_outcomes_total", "outcome" => outcome.clone()).increment(1);

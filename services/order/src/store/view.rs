@@ -7,10 +7,7 @@ use uuid::Uuid;
 use crate::domain::Order;
 
 fn text<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_value(value)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
+    contracts::codec::json_name(value).unwrap_or_default()
 }
 
 /// Writes `order` as the view of its order; returns when the order was created.
