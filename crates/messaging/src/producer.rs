@@ -169,7 +169,8 @@ impl EventProducer {
         if inner.generation != generation {
             return;
         }
-        tracing::error!(why, "Rebuilding the Kafka producer.");
+        // It heals itself: a WARN. A rebuild that fails is an ERROR.
+        tracing::warn!(why, "Rebuilding the Kafka producer.");
         metrics::counter!("producer_rebuilds_total").increment(1);
         match self.config.create() {
             Ok(fresh) => {

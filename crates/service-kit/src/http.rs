@@ -33,9 +33,16 @@ pub async fn wrong_method() -> Response {
     )
 }
 
+/// Logs a request that failed on the server's side. A WARN: it is transient (the
+/// database or broker away, retried with backoff by the services themselves) and the
+/// client is told to retry; ERROR is kept for what needs an operator.
+pub fn log_unavailable(err: &dyn std::fmt::Display) {
+    tracing::warn!(error = %err, "A request failed on the server's side; answered 503.");
+}
+
 /// A 503 for a failure on the server's side: logged, never leaked to the client.
 pub fn unavailable(err: &dyn std::fmt::Display) -> Response {
-    tracing::error!(error = %err, "A request failed on the server's side.");
+    log_unavailable(err);
     json_error(
         StatusCode::SERVICE_UNAVAILABLE,
         None,

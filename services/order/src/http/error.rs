@@ -59,7 +59,7 @@ impl From<DomainError> for ApiError {
 
 impl From<ServiceError> for ApiError {
     fn from(err: ServiceError) -> Self {
-        tracing::error!(error = %err, "A request failed on the server's side.");
+        service_kit::http::log_unavailable(&err);
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             None,
