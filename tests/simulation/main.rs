@@ -1,4 +1,4 @@
-//! A deterministic simulation of the three deciders over a simulated bus (issue 5).
+//! A deterministic simulation of the three deciders over a simulated bus.
 //!
 //! Each run is a schedule of choices drawn from a seed: which consumer gets its next
 //! message, with what fault (a crash after the effect and before the offset commit, so

@@ -1,4 +1,4 @@
-//! The message audit of issue 6: every message the services produced carries its
+//! The message audit: every message the services produced carries its
 //! envelope, and its causation chain leads back to its order's first event.
 
 use std::collections::HashMap;

@@ -1,5 +1,5 @@
 //! `sagactl`, the operator's CLI (DESIGN.md §8). Each subcommand lives in its own
-//! module under `cmd/`; the ones a later issue fills say so in their help.
+//! module under `cmd/`.
 
 mod cmd;
 
