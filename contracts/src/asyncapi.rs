@@ -9,6 +9,7 @@ use crate::events::{InventoryEvent, OrderEvent, PaymentEvent, TopicEvent};
 use crate::headers;
 use crate::topics::{
     INVENTORY_SERVICE, ORDER_SERVICE, PARTITIONS, PAYMENT_SERVICE, SAGA_TOPIC_MAX_BYTES,
+    consumers_of,
 };
 
 /// `order-events` → `orderEvents`.
@@ -62,19 +63,19 @@ pub fn document() -> Value {
             OrderEvent::TOPIC,
             ORDER_SERVICE,
             OrderEvent::message_schemas(&mut generator),
-            vec![PAYMENT_SERVICE, INVENTORY_SERVICE],
+            consumers_of(OrderEvent::TOPIC),
         ),
         (
             PaymentEvent::TOPIC,
             PAYMENT_SERVICE,
             PaymentEvent::message_schemas(&mut generator),
-            vec![ORDER_SERVICE, INVENTORY_SERVICE],
+            consumers_of(PaymentEvent::TOPIC),
         ),
         (
             InventoryEvent::TOPIC,
             INVENTORY_SERVICE,
             InventoryEvent::message_schemas(&mut generator),
-            vec![ORDER_SERVICE],
+            consumers_of(InventoryEvent::TOPIC),
         ),
     ];
     let mut channels = Map::new();

@@ -18,6 +18,32 @@ pub const INVENTORY_SERVICE: &str = "inventory-service";
 /// Every service, which is also every consumer group that owns a `.retry` and `.dlq`.
 pub const SERVICES: [&str; 3] = [ORDER_SERVICE, PAYMENT_SERVICE, INVENTORY_SERVICE];
 
+/// Who consumes what (DESIGN.md §1): each service, and the saga topics its group reads.
+/// The services subscribe by it, `sagactl verify` measures lag by it, the simulation
+/// delivers by it, and the AsyncAPI document is written from it.
+pub const SUBSCRIPTIONS: [(&str, &[&str]); 3] = [
+    (ORDER_SERVICE, &[PAYMENT_EVENTS, INVENTORY_EVENTS]),
+    (PAYMENT_SERVICE, &[ORDER_EVENTS]),
+    (INVENTORY_SERVICE, &[PAYMENT_EVENTS, ORDER_EVENTS]),
+];
+
+/// The saga topics `service` consumes; none for a name that is not a service.
+pub fn consumed_by(service: &str) -> &'static [&'static str] {
+    SUBSCRIPTIONS
+        .iter()
+        .find(|(name, _)| *name == service)
+        .map_or(&[], |(_, topics)| topics)
+}
+
+/// The services that consume `topic`, in the order of [`SERVICES`].
+pub fn consumers_of(topic: &str) -> Vec<&'static str> {
+    SUBSCRIPTIONS
+        .iter()
+        .filter(|(_, topics)| topics.contains(&topic))
+        .map(|(service, _)| *service)
+        .collect()
+}
+
 /// Partitions of every topic the scripts create.
 pub const PARTITIONS: i32 = 6;
 
@@ -64,6 +90,21 @@ pub fn all_topics() -> Vec<TopicSpec> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn every_saga_topic_is_consumed_by_the_services_its_events_concern() {
+        assert_eq!(
+            consumers_of(ORDER_EVENTS),
+            [PAYMENT_SERVICE, INVENTORY_SERVICE]
+        );
+        assert_eq!(
+            consumers_of(PAYMENT_EVENTS),
+            [ORDER_SERVICE, INVENTORY_SERVICE]
+        );
+        assert_eq!(consumers_of(INVENTORY_EVENTS), [ORDER_SERVICE]);
+        assert_eq!(consumed_by(PAYMENT_SERVICE), [ORDER_EVENTS]);
+        assert!(consumed_by("nobody").is_empty());
+    }
     use super::*;
 
     #[test]

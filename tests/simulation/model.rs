@@ -26,14 +26,30 @@ enum Service {
     Inventory,
 }
 
-/// Who consumes what (DESIGN.md §1).
-const CONSUMERS: [(Service, Topic); 5] = [
-    (Service::Order, Topic::Payment),
-    (Service::Order, Topic::Inventory),
-    (Service::Payment, Topic::Order),
-    (Service::Inventory, Topic::Payment),
-    (Service::Inventory, Topic::Order),
-];
+/// Who consumes what, as the services subscribe: `contracts::topics::SUBSCRIPTIONS`,
+/// one (service, topic) pair per consumer.
+static CONSUMERS: std::sync::LazyLock<Vec<(Service, Topic)>> = std::sync::LazyLock::new(|| {
+    use contracts::topics::{
+        INVENTORY_EVENTS, INVENTORY_SERVICE, ORDER_EVENTS, ORDER_SERVICE, PAYMENT_EVENTS,
+        PAYMENT_SERVICE, SUBSCRIPTIONS,
+    };
+    let service = |name: &str| match name {
+        ORDER_SERVICE => Service::Order,
+        PAYMENT_SERVICE => Service::Payment,
+        INVENTORY_SERVICE => Service::Inventory,
+        other => unreachable!("no such service: {other}"),
+    };
+    let topic = |name: &str| match name {
+        ORDER_EVENTS => Topic::Order,
+        PAYMENT_EVENTS => Topic::Payment,
+        INVENTORY_EVENTS => Topic::Inventory,
+        other => unreachable!("no such saga topic: {other}"),
+    };
+    SUBSCRIPTIONS
+        .iter()
+        .flat_map(|(name, topics)| topics.iter().map(move |t| (service(name), topic(t))))
+        .collect()
+});
 
 #[derive(Debug, Clone)]
 struct Message {
@@ -114,7 +130,7 @@ const PRICE_CENTS: i64 = 300;
 
 pub struct World {
     logs: [Vec<Message>; 3],
-    offsets: [usize; CONSUMERS.len()],
+    offsets: Vec<usize>,
     dead_letters: Vec<(usize, Message)>,
     inboxes: [HashSet<u64>; 3],
     next_id: u64,
@@ -173,7 +189,7 @@ impl World {
             initial_money: accounts.values().map(|a| a.balance_cents).sum(),
             initial_stock: stock.iter().map(|(s, [a, _, _])| (s.clone(), *a)).collect(),
             logs: Default::default(),
-            offsets: [0; CONSUMERS.len()],
+            offsets: vec![0; CONSUMERS.len()],
             dead_letters: Vec::new(),
             inboxes: Default::default(),
             next_id: 1,

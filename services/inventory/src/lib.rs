@@ -16,7 +16,6 @@ pub mod store;
 use std::sync::Arc;
 
 use clap::Parser;
-use contracts::topics::{ORDER_EVENTS, PAYMENT_EVENTS};
 use service_kit::config::Resolved;
 use service_kit::{App, ServiceConfig, ServiceSpec, Shutdown};
 
@@ -55,7 +54,7 @@ pub async fn build(config: Resolved, shutdown: Shutdown) -> anyhow::Result<App> 
     let parts = app.parts().clone();
     let mut app = app.with_routes(http::router(parts.pool.clone()));
     app.consume(
-        &[PAYMENT_EVENTS, ORDER_EVENTS],
+        contracts::topics::consumed_by(contracts::topics::INVENTORY_SERVICE),
         Arc::new(InventoryHandler {
             wakeup: parts.wakeup.clone(),
             service_name: parts.service_name.clone(),

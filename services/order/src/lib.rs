@@ -19,7 +19,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Args, Parser};
-use contracts::topics::{INVENTORY_EVENTS, PAYMENT_EVENTS};
 use service_kit::config::Resolved;
 use service_kit::{App, ServiceConfig, ServiceSpec, Shutdown};
 
@@ -90,7 +89,7 @@ pub async fn build(
     };
     let mut app = app.with_routes(http::router(service.clone()));
     app.consume(
-        &[PAYMENT_EVENTS, INVENTORY_EVENTS],
+        contracts::topics::consumed_by(contracts::topics::ORDER_SERVICE),
         Arc::new(SagaHandler {
             service: service.clone(),
         }),

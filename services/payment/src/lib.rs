@@ -53,7 +53,7 @@ pub async fn build(config: Resolved, shutdown: Shutdown) -> anyhow::Result<App> 
     let parts = app.parts().clone();
     let mut app = app.with_routes(http::router(parts.pool.clone()));
     app.consume(
-        &[contracts::topics::ORDER_EVENTS],
+        contracts::topics::consumed_by(contracts::topics::PAYMENT_SERVICE),
         Arc::new(PaymentHandler {
             wakeup: parts.wakeup.clone(),
             service_name: parts.service_name.clone(),

@@ -7,10 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use clap::Args;
 use contracts::LineItem;
-use contracts::topics::{
-    INVENTORY_EVENTS, INVENTORY_SERVICE, ORDER_EVENTS, ORDER_SERVICE, PAYMENT_EVENTS,
-    PAYMENT_SERVICE,
-};
+use contracts::topics::{INVENTORY_SERVICE, ORDER_SERVICE, PAYMENT_SERVICE, SUBSCRIPTIONS};
 use messaging::KafkaConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{Offset, TopicPartitionList};
@@ -150,11 +147,11 @@ async fn unsettled(
 /// Messages not yet committed by each service's group on the topics it consumes.
 fn consumer_lags(kafka: &KafkaConfig, groups: &[String; 3]) -> anyhow::Result<Vec<(String, i64)>> {
     let timeout = Duration::from_secs(10);
-    let subscriptions = [
-        (groups[0].as_str(), vec![PAYMENT_EVENTS, INVENTORY_EVENTS]),
-        (groups[1].as_str(), vec![ORDER_EVENTS]),
-        (groups[2].as_str(), vec![PAYMENT_EVENTS, ORDER_EVENTS]),
-    ];
+    // The groups run under these names, in the order of `SUBSCRIPTIONS`' services.
+    let subscriptions = groups
+        .iter()
+        .zip(SUBSCRIPTIONS)
+        .map(|(group, (_, topics))| (group.as_str(), topics));
     let mut lags = Vec::new();
     for (group, topics) in subscriptions {
         let mut client = kafka.client();
