@@ -94,15 +94,23 @@ pub fn extract_context<H: Headers>(headers: &H) -> Context {
     global::get_text_map_propagator(|propagator| propagator.extract(&HeaderExtractor(headers)))
 }
 
-/// Every header of an event message: the envelope of `metadata`, then the trace
-/// context and baggage of `cx` (with the correlation id in the baggage).
-pub fn event_headers(metadata: &EventMetadata, cx: &Context) -> OwnedHeaders {
+/// Every header of an event message, as text: the envelope of `metadata`, then the
+/// trace context and baggage of `cx` (with the correlation id in the baggage). The
+/// outbox stores these; tests and tools produce them directly with [`event_headers`].
+pub fn event_header_pairs(metadata: &EventMetadata, cx: &Context) -> Vec<(String, String)> {
     let cx = with_correlation(cx, &metadata.correlation_id.to_string());
-    let envelope = metadata
+    let mut pairs: Vec<(String, String)> = metadata
         .to_headers()
         .into_iter()
-        .map(|(k, v)| (k.to_owned(), v));
-    to_owned_headers(envelope.chain(trace_headers(&cx)))
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    pairs.extend(trace_headers(&cx));
+    pairs
+}
+
+/// [`event_header_pairs`] as Kafka headers.
+pub fn event_headers(metadata: &EventMetadata, cx: &Context) -> OwnedHeaders {
+    to_owned_headers(event_header_pairs(metadata, cx))
 }
 
 /// Builds Kafka headers from `(name, value)` pairs.

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use contracts::EventMetadata;
 use contracts::events::TopicEvent;
-use messaging::headers::{trace_headers, with_correlation};
+use messaging::headers::event_header_pairs;
 use opentelemetry::Context;
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -59,13 +59,7 @@ impl OutboxRecord {
     /// The record for `event` with `metadata`, written in the trace context `cx` (the
     /// span handling the request or message that caused it).
     pub fn for_event<E: TopicEvent>(event: &E, metadata: &EventMetadata, cx: &Context) -> Self {
-        let cx = with_correlation(cx, &metadata.correlation_id.to_string());
-        let mut headers: BTreeMap<String, String> = metadata
-            .to_headers()
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v))
-            .collect();
-        headers.extend(trace_headers(&cx));
+        let headers = event_header_pairs(metadata, cx).into_iter().collect();
         let payload = serde_json::from_slice(&event.encode()).expect("an encoded event is JSON");
         Self {
             topic: E::TOPIC.to_owned(),
