@@ -18,21 +18,22 @@
 //! order is best effort; reactions are total, as for a DLQ replay). A failure drops the
 //! batches behind it; they are read and published again (duplicates the inbox absorbs).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
-use messaging::headers::{HeaderExtractorMap, to_owned_headers, trace_headers};
 use messaging::{EventProducer, ProduceError};
-use opentelemetry::global;
-use sqlx::{FromRow, PgPool};
+use sqlx::PgPool;
 use tracing::Instrument;
-use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::Wakeup;
 use crate::leader::Leadership;
+
+mod rows;
+
+use rows::{Row, mark, message_headers, publish_span};
 
 /// How the relay behaves; the defaults are DESIGN.md §5's.
 #[derive(Debug, Clone)]
@@ -89,17 +90,6 @@ pub enum RelayError {
         #[source]
         source: ProduceError,
     },
-}
-
-#[derive(Debug, FromRow)]
-struct Row {
-    id: i64,
-    topic: String,
-    key: String,
-    event_type: String,
-    /// The body as PostgreSQL renders the `jsonb`: sent as is, no re-encoding.
-    payload: String,
-    headers: sqlx::types::Json<BTreeMap<String, String>>,
 }
 
 /// Most batches produced and not yet marked.
@@ -439,31 +429,6 @@ impl Relay {
     }
 }
 
-/// Marks on the leader's session: `published` as published, `parked` as refused.
-async fn mark(
-    session: &mut sqlx::PgConnection,
-    published: &[i64],
-    parked: &[(i64, String)],
-) -> Result<(), sqlx::Error> {
-    if !published.is_empty() {
-        sqlx::query("UPDATE outbox SET published_at = now() WHERE id = ANY($1)")
-            .bind(published)
-            .execute(&mut *session)
-            .await?;
-        metrics::counter!("outbox_published_total").increment(published.len() as u64);
-    }
-    for (id, reason) in parked {
-        tracing::error!(outbox_id = id, reason = %reason, "The broker refused an outbox row for good; parked it. Inspect with `sagactl outbox parked`.");
-        sqlx::query("UPDATE outbox SET failed_at = now(), failure = $2 WHERE id = $1")
-            .bind(id)
-            .bind(reason)
-            .execute(&mut *session)
-            .await?;
-        metrics::counter!("outbox_parked_total").increment(1);
-    }
-    Ok(())
-}
-
 fn later(wait: Duration) -> tokio::time::Instant {
     tokio::time::Instant::now() + wait
 }
@@ -474,38 +439,4 @@ async fn sleep_until_some(at: Option<tokio::time::Instant>) {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
     }
-}
-
-/// The producer span of one row: a child of the context that wrote the row, so the
-/// trace runs from the request or message through the outbox to the consumer.
-fn publish_span(row: &Row, topic: &str) -> tracing::Span {
-    let header = |name| {
-        row.headers
-            .get(name)
-            .map(String::as_str)
-            .unwrap_or_default()
-    };
-    let span = messaging::producer::publish_span(
-        topic,
-        messaging::producer::PublishAttributes {
-            key: &row.key,
-            event_id: header(contracts::headers::CE_ID),
-            event_type: &row.event_type,
-            correlation_id: header(contracts::headers::CORRELATION_ID),
-        },
-    );
-    span.record("outbox.id", row.id);
-    let parent =
-        global::get_text_map_propagator(|p| p.extract(&HeaderExtractorMap(&row.headers.0)));
-    let _ = span.set_parent(parent);
-    span
-}
-
-/// The stored headers with the trace context replaced by the publish span's.
-fn message_headers(row: &Row, span: &tracing::Span) -> rdkafka::message::OwnedHeaders {
-    let mut headers = row.headers.0.clone();
-    for (key, value) in trace_headers(&span.context()) {
-        headers.insert(key, value);
-    }
-    to_owned_headers(headers)
 }
