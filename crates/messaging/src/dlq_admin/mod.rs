@@ -5,20 +5,22 @@
 //! a contiguous run of settled messages; settled messages past it are remembered in
 //! that commit's metadata. Depth counts unsettled messages only.
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
-use contracts::headers::{self, dlq};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::message::{Headers, OwnedHeaders};
 use rdkafka::{Message, Offset, TopicPartitionList};
 
-use crate::dlq::{DlqClass, replay_headers};
+use crate::dlq::replay_headers;
 use crate::{EventProducer, KafkaConfig, ProduceError};
 
+mod cursor;
+mod letter;
+
+use cursor::Cursor;
+pub use letter::{DeadLetter, Selector};
+
 const TIMEOUT: Duration = Duration::from_secs(10);
-const SETTLED_PREFIX: &str = "settled:";
 
 #[derive(Debug, thiserror::Error)]
 pub enum DlqAdminError {
@@ -34,124 +36,6 @@ pub enum DlqAdminError {
     },
     #[error("the background task failed: {0}")]
     Join(#[from] tokio::task::JoinError),
-}
-
-/// One dead-lettered message, with what its headers say.
-#[derive(Debug, Clone)]
-pub struct DeadLetter {
-    pub partition: i32,
-    pub offset: i64,
-    pub key: Vec<u8>,
-    pub payload: Vec<u8>,
-    pub headers: Vec<(String, Vec<u8>)>,
-    pub settled: bool,
-}
-
-impl DeadLetter {
-    pub fn header(&self, name: &str) -> Option<String> {
-        self.headers
-            .iter()
-            .rev()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
-    }
-
-    pub fn class(&self) -> Option<DlqClass> {
-        self.header(dlq::ERROR_CLASS)
-            .as_deref()
-            .and_then(DlqClass::parse)
-    }
-
-    pub fn event_type(&self) -> Option<String> {
-        self.header(headers::CE_TYPE)
-    }
-
-    pub fn last_failed_at(&self) -> Option<DateTime<Utc>> {
-        self.header(dlq::LAST_FAILED_AT)
-            .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
-            .map(|t| t.with_timezone(&Utc))
-    }
-
-    /// `<topic>/<partition>/<offset>` the message was first read from.
-    pub fn original(&self) -> String {
-        format!(
-            "{}/{}/{}",
-            self.header(dlq::ORIGINAL_TOPIC).unwrap_or_default(),
-            self.header(dlq::ORIGINAL_PARTITION).unwrap_or_default(),
-            self.header(dlq::ORIGINAL_OFFSET).unwrap_or_default()
-        )
-    }
-
-    pub fn position(&self) -> String {
-        format!("{}:{}", self.partition, self.offset)
-    }
-}
-
-/// Which dead letters a command applies to; every given criterion must match.
-#[derive(Debug, Clone, Default)]
-pub struct Selector {
-    pub positions: Vec<(i32, i64)>,
-    pub class: Option<DlqClass>,
-    pub event_type: Option<String>,
-    pub original_topic: Option<String>,
-    pub key: Option<String>,
-}
-
-impl Selector {
-    pub fn matches(&self, letter: &DeadLetter) -> bool {
-        (self.positions.is_empty() || self.positions.contains(&(letter.partition, letter.offset)))
-            && self.class.is_none_or(|c| letter.class() == Some(c))
-            && self
-                .event_type
-                .as_ref()
-                .is_none_or(|t| letter.event_type().as_ref() == Some(t))
-            && self
-                .original_topic
-                .as_ref()
-                .is_none_or(|t| letter.header(dlq::ORIGINAL_TOPIC).as_ref() == Some(t))
-            && self.key.as_ref().is_none_or(|k| letter.key == k.as_bytes())
-    }
-}
-
-/// Where settling stands on one partition.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-struct Cursor {
-    offset: i64,
-    settled: BTreeSet<i64>,
-}
-
-impl Cursor {
-    fn parse(offset: i64, metadata: &str) -> Self {
-        let settled = metadata
-            .strip_prefix(SETTLED_PREFIX)
-            .map(|list| {
-                list.split(',')
-                    .filter_map(|o| o.parse().ok())
-                    .filter(|o| *o >= offset)
-                    .collect()
-            })
-            .unwrap_or_default();
-        Self { offset, settled }
-    }
-
-    fn is_settled(&self, offset: i64) -> bool {
-        offset < self.offset || self.settled.contains(&offset)
-    }
-
-    /// Marks `offset` settled and moves the cursor over the contiguous run.
-    fn settle(&mut self, offset: i64) {
-        if offset >= self.offset {
-            self.settled.insert(offset);
-        }
-        while self.settled.remove(&self.offset) {
-            self.offset += 1;
-        }
-    }
-
-    fn metadata(&self) -> String {
-        let list: Vec<String> = self.settled.iter().map(i64::to_string).collect();
-        format!("{SETTLED_PREFIX}{}", list.join(","))
-    }
 }
 
 /// The DLQ of one consumer group.
@@ -379,31 +263,4 @@ fn to_owned(headers: &[(String, Vec<u8>)]) -> OwnedHeaders {
                 value: Some(value),
             })
         })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_cursor_advances_only_over_a_contiguous_run_of_settled_offsets() {
-        let mut cursor = Cursor::default();
-        cursor.settle(2);
-        cursor.settle(1);
-        assert_eq!(cursor.offset, 0);
-        assert!(cursor.is_settled(1) && cursor.is_settled(2) && !cursor.is_settled(0));
-        cursor.settle(0);
-        assert_eq!(cursor.offset, 3);
-        assert!(cursor.settled.is_empty());
-    }
-
-    #[test]
-    fn settled_offsets_survive_the_commit_metadata() {
-        let mut cursor = Cursor::parse(5, "");
-        cursor.settle(7);
-        cursor.settle(9);
-        let back = Cursor::parse(cursor.offset, &cursor.metadata());
-        assert_eq!(back, cursor);
-        assert!(back.is_settled(4) && back.is_settled(7) && !back.is_settled(8));
-    }
 }
