@@ -1,4 +1,5 @@
-//! What operators and monitors ask of an outbox: its backlog and its parked rows.
+//! What operators and monitors ask of an outbox: its backlog, its parked rows, and the
+//! pruning of published rows.
 
 use chrono::{DateTime, Utc};
 use sqlx::{FromRow, PgExecutor};
@@ -66,4 +67,20 @@ pub async fn requeue(db: impl PgExecutor<'_>, ids: &[i64]) -> Result<u64, sqlx::
     .execute(db)
     .await?;
     Ok(done.rows_affected())
+}
+
+/// Deletes up to 10,000 rows published longer than `retention` ago; a monitor calls it
+/// periodically, beside the inbox's pruning.
+pub async fn prune(
+    db: impl PgExecutor<'_>,
+    retention: std::time::Duration,
+) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query(
+        "DELETE FROM outbox WHERE id IN (
+             SELECT id FROM outbox WHERE published_at < now() - make_interval(secs => $1) LIMIT 10000)",
+    )
+    .bind(retention.as_secs_f64())
+    .execute(db)
+    .await?
+    .rows_affected())
 }

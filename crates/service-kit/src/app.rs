@@ -106,7 +106,6 @@ impl App {
         };
         let mut tasks = JoinSet::new();
         let relay = Relay::new(
-            parts.pool.clone(),
             &config.database_url,
             parts.producer.clone(),
             parts.wakeup.clone(),
@@ -121,6 +120,7 @@ impl App {
             parts.pool.clone(),
             parts.kafka.clone(),
             parts.consumer_group.clone(),
+            config.outbox_retention,
             parts.shutdown.clone(),
         ));
         Ok(Self {

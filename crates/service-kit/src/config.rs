@@ -98,6 +98,8 @@ pub struct Resolved {
     pub http_addr: SocketAddr,
     pub telemetry: TelemetryConfig,
     pub relay: outbox::RelayConfig,
+    /// Published outbox rows are pruned after this long.
+    pub outbox_retention: std::time::Duration,
 }
 
 impl ServiceConfig {
@@ -139,13 +141,11 @@ impl ServiceConfig {
             telemetry,
             relay: outbox::RelayConfig {
                 batch_size: self.outbox_batch_size.max(1),
-                published_retention: std::time::Duration::from_secs(
-                    self.outbox_retention_hours * 3600,
-                ),
                 publish_twice: self.outbox_publish_twice,
                 topic_prefix: self.kafka_topic_prefix.clone(),
                 ..outbox::RelayConfig::default()
             },
+            outbox_retention: std::time::Duration::from_secs(self.outbox_retention_hours * 3600),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Periodic gauges and housekeeping of a service's messaging tables: outbox backlog,
-//! oldest unpublished age and parked rows, DLQ depth, and inbox pruning.
+//! oldest unpublished age and parked rows, DLQ depth, and the pruning of published
+//! outbox rows and old inbox rows.
 
 use std::time::{Duration, Instant};
 
@@ -11,7 +12,8 @@ use crate::Shutdown;
 
 const EVERY: Duration = Duration::from_secs(5);
 const DLQ_EVERY: Duration = Duration::from_secs(15);
-const PRUNE_EVERY: Duration = Duration::from_secs(300);
+const OUTBOX_PRUNE_EVERY: Duration = Duration::from_secs(60);
+const INBOX_PRUNE_EVERY: Duration = Duration::from_secs(300);
 
 /// How long inbox rows are kept: at least as long as DLQ messages (7 days), so the
 /// replay of anything still in a DLQ is recognised as a duplicate when it is one.
@@ -22,11 +24,13 @@ pub async fn run(
     pool: PgPool,
     kafka: KafkaConfig,
     group: String,
+    outbox_retention: Duration,
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
     let dlq = DlqAdmin::new(kafka, &group);
     let mut last_dlq = None::<Instant>;
-    let mut last_prune = Instant::now();
+    let mut last_outbox_prune = Instant::now();
+    let mut last_inbox_prune = Instant::now();
     loop {
         match outbox::admin::backlog(&pool).await {
             Ok(backlog) => {
@@ -46,8 +50,16 @@ pub async fn run(
                 Err(err) => tracing::debug!(error = %err, "Reading the DLQ depth failed."),
             }
         }
-        if last_prune.elapsed() >= PRUNE_EVERY {
-            last_prune = Instant::now();
+        if last_outbox_prune.elapsed() >= OUTBOX_PRUNE_EVERY {
+            last_outbox_prune = Instant::now();
+            match outbox::admin::prune(&pool, outbox_retention).await {
+                Ok(0) => {}
+                Ok(deleted) => tracing::debug!(deleted, "Pruned published outbox rows."),
+                Err(err) => tracing::warn!(error = %err, "Pruning the outbox failed."),
+            }
+        }
+        if last_inbox_prune.elapsed() >= INBOX_PRUNE_EVERY {
+            last_inbox_prune = Instant::now();
             match messaging::inbox::prune(&pool, INBOX_RETENTION).await {
                 Ok(0) => {}
                 Ok(deleted) => tracing::info!(deleted, "Pruned old inbox rows."),

@@ -49,7 +49,6 @@ async fn the_same_event_delivered_twice_has_its_effect_once() -> anyhow::Result<
 /// Every row of `fixture`'s outbox, published by a relay configured as given.
 async fn relay_all(fixture: &Fixture, config: RelayConfig) -> anyhow::Result<()> {
     let mut relay = Relay::new(
-        fixture.pool.clone(),
         &fixture.database.url,
         fixture.producer.clone(),
         Wakeup::new(),

@@ -68,7 +68,6 @@ async fn the_consumer_span_joins_the_producer_trace_through_the_outbox() -> anyh
     .await?;
 
     let mut relay = Relay::new(
-        fixture.pool.clone(),
         &fixture.database.url,
         fixture.producer.clone(),
         Wakeup::new(),

@@ -25,7 +25,6 @@ use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
 use messaging::{EventProducer, ProduceError};
-use sqlx::PgPool;
 use tracing::Instrument;
 
 use crate::Wakeup;
@@ -44,10 +43,6 @@ pub struct RelayConfig {
     pub poll_interval: Duration,
     /// Schema of the `outbox` table; part of the leader lock's key.
     pub schema: String,
-    /// Published rows are deleted after this long.
-    pub published_retention: Duration,
-    /// How often pruning runs.
-    pub prune_every: Duration,
     /// Test only: produce every row twice, to prove the consumers' dedup.
     pub publish_twice: bool,
     /// Prepended to each row's topic at publish time (`KAFKA_TOPIC_PREFIX`): rows keep
@@ -61,8 +56,6 @@ impl Default for RelayConfig {
             batch_size: 1000,
             poll_interval: Duration::from_millis(100),
             schema: "public".to_owned(),
-            published_retention: Duration::from_secs(24 * 3600),
-            prune_every: Duration::from_secs(60),
             publish_twice: false,
             topic_prefix: String::new(),
         }
@@ -123,7 +116,6 @@ enum Fill {
 /// The relay of one service's outbox.
 #[derive(Debug)]
 pub struct Relay {
-    pool: PgPool,
     producer: EventProducer,
     leadership: Leadership,
     wakeup: Wakeup,
@@ -133,8 +125,9 @@ pub struct Relay {
 }
 
 impl Relay {
+    /// The relay of the outbox in `database_url`, which it reads and marks on a session
+    /// of its own (the one that holds the leader lock).
     pub fn new(
-        pool: PgPool,
         database_url: &str,
         producer: EventProducer,
         wakeup: Wakeup,
@@ -142,7 +135,6 @@ impl Relay {
     ) -> Self {
         let leadership = Leadership::new(database_url, config.schema.clone());
         Self {
-            pool,
             producer,
             leadership,
             wakeup,
@@ -326,20 +318,6 @@ impl Relay {
         })
     }
 
-    /// Deletes published rows older than the retention.
-    pub async fn prune(&self) -> Result<u64, sqlx::Error> {
-        let retention = self.config.published_retention.as_secs_f64();
-        let deleted = sqlx::query(
-            "DELETE FROM outbox WHERE id IN (
-                 SELECT id FROM outbox WHERE published_at < now() - make_interval(secs => $1) LIMIT 10000)",
-        )
-        .bind(retention)
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
-        Ok(deleted)
-    }
-
     /// Publishes until `shutdown` resolves, then hands leadership over. A wake-up or
     /// the poll reads new rows at once while earlier batches wait for their reports;
     /// the oldest batch is marked as soon as its reports are in.
@@ -351,7 +329,6 @@ impl Relay {
         // another relay leads.
         let mut resume_at = tokio::time::Instant::now();
         let mut read_now = true;
-        let mut last_prune = Instant::now();
         loop {
             let resumed = tokio::time::Instant::now() >= resume_at;
             if read_now && resumed && pipeline.len() < MAX_IN_FLIGHT {
@@ -365,14 +342,6 @@ impl Relay {
                         pipeline.clear();
                         resume_at = later(self.failed(&err, &mut backoff));
                     }
-                }
-            }
-            if last_prune.elapsed() >= self.config.prune_every {
-                last_prune = Instant::now();
-                match self.prune().await {
-                    Ok(0) => {}
-                    Ok(deleted) => tracing::debug!(deleted, "Pruned published outbox rows."),
-                    Err(err) => tracing::warn!(error = %err, "Pruning the outbox failed."),
                 }
             }
             // Read again at once when a full batch left more behind and there is room.

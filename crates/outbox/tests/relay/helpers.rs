@@ -36,7 +36,6 @@ impl Fixture {
     pub fn relay(&self, config: RelayConfig) -> anyhow::Result<Relay> {
         let producer = EventProducer::new(&test_support::kafka())?;
         Ok(Relay::new(
-            self.pool.clone(),
             &self.database.url,
             producer,
             Wakeup::new(),

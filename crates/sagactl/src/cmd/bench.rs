@@ -126,7 +126,7 @@ async fn measure(
         schema: schema.to_owned(),
         ..RelayConfig::default()
     };
-    let mut relay = Relay::new(pool.clone(), &url, producer.clone(), Wakeup::new(), config);
+    let mut relay = Relay::new(&url, producer.clone(), Wakeup::new(), config);
     let started = Instant::now();
     let published = match relay.drain().await? {
         RelayStep::Published { rows, .. } => rows,

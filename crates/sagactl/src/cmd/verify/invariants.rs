@@ -1,194 +1,13 @@
-//! `sagactl verify`: the invariants of DESIGN.md §1, read from the three databases
-//! (read-only), after waiting for the saga to settle.
+//! The invariants of DESIGN.md §1, read from the three databases: order by order, then
+//! money and stock as a whole.
 
 use std::collections::{BTreeMap, HashMap};
-use std::time::{Duration, Instant};
 
-use anyhow::Context as _;
-use clap::Args;
 use contracts::LineItem;
-use contracts::topics::{INVENTORY_SERVICE, ORDER_SERVICE, PAYMENT_SERVICE, SUBSCRIPTIONS};
-use messaging::KafkaConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::{Offset, TopicPartitionList};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, types::Json};
 use uuid::Uuid;
 
-use super::databases::DatabaseArgs;
-use service_kit::config::parse_duration;
-
-#[derive(Debug, Args)]
-pub(crate) struct VerifyArgs {
-    #[command(flatten)]
-    databases: DatabaseArgs,
-    /// How long to wait for the saga to settle (no outbox backlog, no consumer lag, no
-    /// pending order or compensation) before checking; what is unsettled then is a violation.
-    #[arg(long, default_value = "30s", value_parser = parse_duration)]
-    settle: Duration,
-    /// Consumer groups whose lag must be zero (the services' names, unless they run
-    /// under other names).
-    #[arg(long, default_value = ORDER_SERVICE)]
-    order_group: String,
-    #[arg(long, default_value = PAYMENT_SERVICE)]
-    payment_group: String,
-    #[arg(long, default_value = INVENTORY_SERVICE)]
-    inventory_group: String,
-}
-
-/// One broken invariant.
-#[derive(Debug)]
-struct Violation {
-    order: Option<Uuid>,
-    what: String,
-}
-
-async fn read_only(url: &str) -> anyhow::Result<PgPool> {
-    let options: PgConnectOptions = url
-        .parse::<PgConnectOptions>()?
-        .options([("default_transaction_read_only", "on")]);
-    PgPoolOptions::new()
-        .max_connections(2)
-        .connect_with(options)
-        .await
-        .with_context(|| format!("connecting to {url}"))
-}
-
-pub(crate) async fn run(kafka: &KafkaConfig, args: VerifyArgs) -> anyhow::Result<()> {
-    let orders = read_only(&args.databases.orders_db).await?;
-    let payments = read_only(&args.databases.payments_db).await?;
-    let inventory = read_only(&args.databases.inventory_db).await?;
-
-    let started = Instant::now();
-    let unsettled = loop {
-        let groups = [
-            args.order_group.clone(),
-            args.payment_group.clone(),
-            args.inventory_group.clone(),
-        ];
-        let unsettled = unsettled(kafka, &groups, &orders, &payments, &inventory).await?;
-        if unsettled.is_empty() || started.elapsed() >= args.settle {
-            break unsettled;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    };
-    let mut violations: Vec<Violation> = unsettled
-        .into_iter()
-        .map(|what| Violation {
-            order: None,
-            what: format!("not settled after {:?}: {what}", args.settle),
-        })
-        .collect();
-    violations.extend(check(&orders, &payments, &inventory).await?);
-
-    for violation in &violations {
-        match violation.order {
-            Some(order) => println!("VIOLATION order {order}: {}", violation.what),
-            None => println!("VIOLATION {}", violation.what),
-        }
-    }
-    let checked: i64 = sqlx::query_scalar("SELECT count(*) FROM order_view")
-        .fetch_one(&orders)
-        .await?;
-    println!("verify: {checked} orders, {} violations", violations.len());
-    if violations.is_empty() {
-        Ok(())
-    } else {
-        anyhow::bail!("{} invariant violations", violations.len())
-    }
-}
-
-/// What still moves: outbox backlogs, consumer lag, pending orders and compensations.
-async fn unsettled(
-    kafka: &KafkaConfig,
-    groups: &[String; 3],
-    orders: &PgPool,
-    payments: &PgPool,
-    inventory: &PgPool,
-) -> anyhow::Result<Vec<String>> {
-    let mut moving = Vec::new();
-    for (name, pool) in [
-        ("orders", orders),
-        ("payments", payments),
-        ("inventory", inventory),
-    ] {
-        let backlog = outbox::admin::backlog(pool).await?.total();
-        if backlog > 0 {
-            moving.push(format!("{name} outbox backlog {backlog}"));
-        }
-    }
-    let pending: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM order_view WHERE status = 'pending'")
-            .fetch_one(orders)
-            .await?;
-    if pending > 0 {
-        moving.push(format!("{pending} orders pending"));
-    }
-    let compensating: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM order_view WHERE status = 'cancelled'
-         AND (compensation->>'payment' = 'pending' OR compensation->>'stock' = 'pending')",
-    )
-    .fetch_one(orders)
-    .await?;
-    if compensating > 0 {
-        moving.push(format!("{compensating} compensations pending"));
-    }
-    let kafka = kafka.clone();
-    let groups = groups.clone();
-    let lags = tokio::task::spawn_blocking(move || consumer_lags(&kafka, &groups)).await??;
-    for (group, lag) in lags {
-        if lag > 0 {
-            moving.push(format!("consumer group {group} lags {lag} messages"));
-        }
-    }
-    Ok(moving)
-}
-
-/// Messages not yet committed by each service's group on the topics it consumes.
-fn consumer_lags(kafka: &KafkaConfig, groups: &[String; 3]) -> anyhow::Result<Vec<(String, i64)>> {
-    let timeout = Duration::from_secs(10);
-    // The groups run under these names, in the order of `SUBSCRIPTIONS`' services.
-    let subscriptions = groups
-        .iter()
-        .zip(SUBSCRIPTIONS)
-        .map(|(group, (_, topics))| (group.as_str(), topics));
-    let mut lags = Vec::new();
-    for (group, topics) in subscriptions {
-        let mut client = kafka.client();
-        client
-            .set("group.id", group)
-            .set("enable.auto.commit", "false");
-        let consumer: BaseConsumer = client.create()?;
-        let mut list = TopicPartitionList::new();
-        let mut highs = HashMap::new();
-        for topic in topics.iter().map(|t| kafka.topic(t)) {
-            let metadata = consumer.fetch_metadata(Some(&topic), timeout)?;
-            for partition in metadata.topics().iter().flat_map(|t| t.partitions()) {
-                let (_, high) = consumer.fetch_watermarks(&topic, partition.id(), timeout)?;
-                highs.insert((topic.clone(), partition.id()), high);
-                list.add_partition(&topic, partition.id());
-            }
-        }
-        let committed = messaging::admin::committed_offsets_patiently(
-            &consumer,
-            &list,
-            Duration::from_secs(60),
-        )?;
-        let lag: i64 = committed
-            .elements()
-            .iter()
-            .map(|element| {
-                let high = highs[&(element.topic().to_owned(), element.partition())];
-                match element.offset() {
-                    Offset::Offset(offset) => (high - offset).max(0),
-                    _ => high,
-                }
-            })
-            .sum();
-        lags.push((group.to_owned(), lag));
-    }
-    Ok(lags)
-}
+use super::Violation;
 
 #[derive(sqlx::FromRow)]
 struct OrderRow {
@@ -199,7 +18,7 @@ struct OrderRow {
 }
 
 /// The invariants, order by order, then money and stock as a whole.
-async fn check(
+pub(super) async fn check(
     orders: &PgPool,
     payments: &PgPool,
     inventory: &PgPool,
