@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use contracts::events::{OrderCancelled, OrderConfirmed, OrderCreated, OrderShipped, TopicEvent};
-use contracts::{EventMetadata as Envelope, OrderEvent, OrderId};
+use contracts::{EventMetadata, OrderEvent, OrderId};
 use messaging::headers::trace_headers;
 use opentelemetry::Context;
 use outbox::{OutboxRecord, Wakeup};
@@ -12,7 +12,7 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::domain::{Command, DomainError, Order, OrderStatus, OrderStoreEvent, decide, evolve};
-use crate::store::event_store::{self, EventMetadata, StoreError};
+use crate::store::event_store::{self, StoreError, StoredMetadata};
 use crate::store::{deadlines, view};
 
 /// How often a command is retried after losing a race for the next version.
@@ -137,7 +137,7 @@ impl OrderService {
                 .unwrap_or(correlation_id),
         };
         let expected = state.as_ref().map_or(0, |o| o.version);
-        let with_metadata: Vec<(OrderStoreEvent, EventMetadata)> = events
+        let with_metadata: Vec<(OrderStoreEvent, StoredMetadata)> = events
             .into_iter()
             .map(|event| {
                 let trace = if expected == 0 {
@@ -145,7 +145,7 @@ impl OrderService {
                 } else {
                     Default::default()
                 };
-                let metadata = EventMetadata {
+                let metadata = StoredMetadata {
                     event_id: Uuid::now_v7(),
                     correlation_id,
                     causation_id,
@@ -192,7 +192,7 @@ impl OrderService {
         }
         for event in &stored {
             if let Some(published) = to_published(&order, &event.event) {
-                let envelope = Envelope {
+                let metadata = EventMetadata {
                     event_id: event.metadata.event_id,
                     event_type: published.event_type(),
                     source: format!("/{}", contracts::topics::ORDER_SERVICE),
@@ -202,7 +202,7 @@ impl OrderService {
                 };
                 outbox::enqueue(
                     tx,
-                    &OutboxRecord::for_event(&published, &envelope, &cause.trace),
+                    &OutboxRecord::for_event(&published, &metadata, &cause.trace),
                 )
                 .await?;
             }

@@ -25,7 +25,7 @@ pub enum StoreError {
 
 /// What the store keeps beside each event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EventMetadata {
+pub struct StoredMetadata {
     pub event_id: Uuid,
     pub correlation_id: Uuid,
     pub causation_id: Uuid,
@@ -40,7 +40,7 @@ pub struct EventMetadata {
 pub struct StoredEvent {
     pub version: i64,
     pub event: OrderStoreEvent,
-    pub metadata: EventMetadata,
+    pub metadata: StoredMetadata,
     pub recorded_at: DateTime<Utc>,
 }
 
@@ -52,7 +52,7 @@ pub struct Loaded {
     pub replayed: usize,
     /// The first event's metadata when the load read it (no snapshot): saves
     /// [`first_metadata`] a round trip on the hot path.
-    pub first: Option<EventMetadata>,
+    pub first: Option<StoredMetadata>,
     /// When the latest event was recorded, for [`append`]'s monotonic clock.
     pub last_recorded_at: Option<DateTime<Utc>>,
 }
@@ -63,7 +63,7 @@ struct EventRow {
     event_type: String,
     schema_version: i32,
     payload: serde_json::Value,
-    metadata: sqlx::types::Json<EventMetadata>,
+    metadata: sqlx::types::Json<StoredMetadata>,
     recorded_at: DateTime<Utc>,
 }
 
@@ -91,7 +91,7 @@ struct LoadRow {
     event_type: String,
     schema_version: i32,
     payload: serde_json::Value,
-    metadata: Option<sqlx::types::Json<EventMetadata>>,
+    metadata: Option<sqlx::types::Json<StoredMetadata>>,
     recorded_at: Option<DateTime<Utc>>,
 }
 
@@ -213,8 +213,8 @@ pub async fn load_at(
 pub async fn first_metadata(
     conn: &mut PgConnection,
     order_id: OrderId,
-) -> Result<Option<EventMetadata>, StoreError> {
-    let metadata: Option<sqlx::types::Json<EventMetadata>> =
+) -> Result<Option<StoredMetadata>, StoreError> {
+    let metadata: Option<sqlx::types::Json<StoredMetadata>> =
         sqlx::query_scalar("SELECT metadata FROM order_events WHERE order_id = $1 AND version = 1")
             .bind(order_id.0)
             .fetch_optional(&mut *conn)
@@ -247,7 +247,7 @@ pub async fn append(
     tx: &mut PgConnection,
     order_id: OrderId,
     expected_version: i64,
-    events: &[(OrderStoreEvent, EventMetadata)],
+    events: &[(OrderStoreEvent, StoredMetadata)],
     now: DateTime<Utc>,
     previous: Option<DateTime<Utc>>,
 ) -> Result<Vec<StoredEvent>, StoreError> {

@@ -7,4 +7,4 @@ pub mod event_store;
 pub mod idempotency;
 pub mod view;
 
-pub use event_store::{EventMetadata, Loaded, StoreError, StoredEvent};
+pub use event_store::{Loaded, StoreError, StoredEvent, StoredMetadata};
