@@ -52,23 +52,31 @@ pub async fn run(
         }
         if last_outbox_prune.elapsed() >= OUTBOX_PRUNE_EVERY {
             last_outbox_prune = Instant::now();
-            match outbox::admin::prune(&pool, outbox_retention).await {
-                Ok(0) => {}
-                Ok(deleted) => tracing::debug!(deleted, "Pruned published outbox rows."),
-                Err(err) => tracing::warn!(error = %err, "Pruning the outbox failed."),
-            }
+            pruned(
+                "published outbox",
+                outbox::admin::prune(&pool, outbox_retention).await,
+            );
         }
         if last_inbox_prune.elapsed() >= INBOX_PRUNE_EVERY {
             last_inbox_prune = Instant::now();
-            match messaging::inbox::prune(&pool, INBOX_RETENTION).await {
-                Ok(0) => {}
-                Ok(deleted) => tracing::info!(deleted, "Pruned old inbox rows."),
-                Err(err) => tracing::warn!(error = %err, "Pruning the inbox failed."),
-            }
+            pruned(
+                "old inbox",
+                messaging::inbox::prune(&pool, INBOX_RETENTION).await,
+            );
         }
         tokio::select! {
             () = shutdown.wait() => return Ok(()),
             () = tokio::time::sleep(EVERY) => {}
         }
+    }
+}
+
+/// Logs one pruning pass: what it deleted (at debug), or why it failed (a warning; the
+/// next pass tries again).
+fn pruned(rows: &str, result: Result<u64, sqlx::Error>) {
+    match result {
+        Ok(0) => {}
+        Ok(deleted) => tracing::debug!(deleted, "Pruned {rows} rows."),
+        Err(err) => tracing::warn!(error = %err, "Pruning {rows} rows failed."),
     }
 }
