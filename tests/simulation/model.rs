@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use contracts::{OrderEvent, OrderId, PaymentEvent, SagaEvent};
+use invariants::{Facts, Line, Movement};
 use inventory_service::domain as inventory;
 use order_service::app::to_published;
 use order_service::domain::draft::RawLine;
@@ -140,10 +141,10 @@ pub struct World {
     reservations: BTreeMap<OrderId, inventory::Reservation>,
     accounts: BTreeMap<String, payment::Account>,
     stock: BTreeMap<String, [i64; 3]>,
-    initial_money: i64,
-    initial_stock: BTreeMap<String, i64>,
-    charged: BTreeMap<OrderId, i64>,
-    refunded: BTreeMap<OrderId, i64>,
+    opening_money: BTreeMap<String, i64>,
+    opening_stock: BTreeMap<String, i64>,
+    /// Every charge and refund, as the payment service's ledger books them.
+    ledger: Vec<invariants::LedgerEntry>,
     refunds_enabled: bool,
 }
 
@@ -186,8 +187,11 @@ impl World {
             .map(|(s, n)| (s.to_owned(), [n, 0, 0]))
             .collect();
         Self {
-            initial_money: accounts.values().map(|a| a.balance_cents).sum(),
-            initial_stock: stock.iter().map(|(s, [a, _, _])| (s.clone(), *a)).collect(),
+            opening_money: accounts
+                .iter()
+                .map(|(c, a)| (c.clone(), a.balance_cents))
+                .collect(),
+            opening_stock: stock.iter().map(|(s, [a, _, _])| (s.clone(), *a)).collect(),
             logs: Default::default(),
             offsets: vec![0; CONSUMERS.len()],
             dead_letters: Vec::new(),
@@ -199,8 +203,7 @@ impl World {
             reservations: BTreeMap::new(),
             accounts,
             stock,
-            charged: BTreeMap::new(),
-            refunded: BTreeMap::new(),
+            ledger: Vec::new(),
             refunds_enabled: true,
         }
     }
@@ -426,7 +429,7 @@ impl World {
                     .expect("a charged account exists");
                 account.balance_cents -= amount_cents;
                 assert!(account.balance_cents >= 0, "a balance went negative");
-                *self.charged.entry(order_id).or_default() += amount_cents;
+                self.book(order_id, customer_id, Movement::Charge, *amount_cents);
             }
             payment::Decision::Refund {
                 customer_id,
@@ -437,7 +440,7 @@ impl World {
                     .get_mut(customer_id)
                     .expect("a refunded account exists")
                     .balance_cents += amount_cents;
-                *self.refunded.entry(order_id).or_default() += amount_cents;
+                self.book(order_id, customer_id, Movement::Refund, *amount_cents);
             }
             _ => {}
         }
@@ -533,82 +536,87 @@ impl World {
             .collect()
     }
 
-    /// Every invariant of DESIGN.md §1, at quiescence.
+    fn book(&mut self, order: OrderId, customer: &str, movement: Movement, amount_cents: i64) {
+        self.ledger.push(invariants::LedgerEntry {
+            order: order.0,
+            customer: customer.to_owned(),
+            movement,
+            amount_cents,
+        });
+    }
+
+    /// Every invariant of DESIGN.md §1, at quiescence: the same check `sagactl verify`
+    /// runs, over the facts the model holds where the services hold their tables.
     pub fn check(&self) -> Result<(), String> {
-        for order_id in &self.orders {
-            let order = &self.order_states[order_id];
-            let payment = self.payments.get(order_id).cloned().unwrap_or_default();
-            let reservation = self.reservations.get(order_id).cloned().unwrap_or_default();
-            let net = self.charged.get(order_id).copied().unwrap_or(0)
-                - self.refunded.get(order_id).copied().unwrap_or(0);
-            let fail = |what: &str| {
-                Err(format!(
-                    "order {order_id}: {what} (order {:?}, payment {:?}, reservation {:?}, net money {net})",
-                    order.status, payment.status, reservation.status
-                ))
-            };
-            match order.status {
-                OrderStatus::Pending => return fail("still pending"),
-                OrderStatus::Confirmed | OrderStatus::Shipped => {
-                    if payment.status != payment::PaymentStatus::Captured
-                        || net != order.total_cents
-                    {
-                        return fail("confirmed without exactly one capture");
-                    }
-                    let held = if order.status == OrderStatus::Shipped {
-                        inventory::ReservationStatus::Shipped
-                    } else {
-                        inventory::ReservationStatus::Reserved
-                    };
-                    if reservation.status != held {
-                        return fail("confirmed without its stock held");
-                    }
-                }
-                OrderStatus::Cancelled => {
-                    if net != 0 {
-                        return fail("cancelled with money moved");
-                    }
-                    if matches!(
-                        reservation.status,
-                        inventory::ReservationStatus::Reserved
-                            | inventory::ReservationStatus::Shipped
-                    ) {
-                        return fail("cancelled with stock held");
-                    }
-                    if !order.compensation.is_some_and(|c| c.is_complete()) {
-                        return fail("cancelled with compensation pending");
-                    }
-                }
-            }
+        let violations = invariants::check(&self.facts());
+        if violations.is_empty() {
+            return Ok(());
         }
-        let money: i64 = self.accounts.values().map(|a| a.balance_cents).sum::<i64>()
-            + self.charged.values().sum::<i64>()
-            - self.refunded.values().sum::<i64>();
-        if money != self.initial_money {
-            return Err(format!(
-                "money not conserved: {money} != {}",
-                self.initial_money
-            ));
-        }
-        for (sku, [available, reserved, shipped]) in &self.stock {
-            if available + reserved + shipped != self.initial_stock[sku] {
-                return Err(format!("stock of {sku} not conserved"));
-            }
-            let held: i64 = self
-                .reservations
+        Err(violations
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; "))
+    }
+
+    fn facts(&self) -> Facts {
+        let lines = |items: &[contracts::LineItem]| {
+            items
+                .iter()
+                .map(|l| Line {
+                    sku: l.sku.clone(),
+                    quantity: i64::from(l.quantity),
+                })
+                .collect()
+        };
+        Facts {
+            orders: self
+                .order_states
                 .values()
-                .filter(|r| r.status == inventory::ReservationStatus::Reserved)
-                .flat_map(|r| r.items.iter())
-                .filter(|l| &l.sku == sku)
-                .map(|l| i64::from(l.quantity))
-                .sum();
-            if held != *reserved {
-                return Err(format!(
-                    "{sku}: {reserved} reserved but reservations hold {held}"
-                ));
-            }
+                .map(|order| invariants::Order {
+                    id: order.order_id.0,
+                    status: contracts::codec::json_name(&order.status).expect("a unit variant"),
+                    total_cents: order.total_cents,
+                    lines: lines(&order.items),
+                    compensated: order.compensation.is_some_and(|c| c.is_complete()),
+                })
+                .collect(),
+            payments: self
+                .payments
+                .iter()
+                .map(|(order, payment)| (order.0, payment.status.as_str().to_owned()))
+                .collect(),
+            ledger: self.ledger.clone(),
+            reservations: self
+                .reservations
+                .iter()
+                .map(|(order, reservation)| {
+                    let status = reservation.status.as_str().to_owned();
+                    let lines = lines(&reservation.items);
+                    (order.0, invariants::Reservation { status, lines })
+                })
+                .collect(),
+            accounts: self
+                .accounts
+                .iter()
+                .map(|(customer, account)| invariants::Account {
+                    customer: customer.clone(),
+                    opening_cents: self.opening_money[customer],
+                    balance_cents: account.balance_cents,
+                })
+                .collect(),
+            stock: self
+                .stock
+                .iter()
+                .map(|(sku, [available, reserved, shipped])| invariants::Stock {
+                    sku: sku.clone(),
+                    supplied: self.opening_stock[sku],
+                    available: *available,
+                    reserved: *reserved,
+                    shipped: *shipped,
+                })
+                .collect(),
         }
-        Ok(())
     }
 }
 

@@ -3,18 +3,18 @@
 
 use std::time::{Duration, Instant};
 
+use invariants::Violation;
 use anyhow::Context as _;
 use clap::Args;
 use contracts::topics::{INVENTORY_SERVICE, ORDER_SERVICE, PAYMENT_SERVICE};
 use messaging::KafkaConfig;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use uuid::Uuid;
 
-mod invariants;
+mod facts;
 mod settle;
 
-use invariants::check;
+use facts::check;
 use settle::unsettled;
 
 use super::databases::DatabaseArgs;
@@ -36,13 +36,6 @@ pub(crate) struct VerifyArgs {
     payment_group: String,
     #[arg(long, default_value = INVENTORY_SERVICE)]
     inventory_group: String,
-}
-
-/// One broken invariant.
-#[derive(Debug)]
-pub(super) struct Violation {
-    pub(super) order: Option<Uuid>,
-    pub(super) what: String,
 }
 
 async fn read_only(url: &str) -> anyhow::Result<PgPool> {
@@ -84,10 +77,7 @@ pub(crate) async fn run(kafka: &KafkaConfig, args: VerifyArgs) -> anyhow::Result
     violations.extend(check(&orders, &payments, &inventory).await?);
 
     for violation in &violations {
-        match violation.order {
-            Some(order) => println!("VIOLATION order {order}: {}", violation.what),
-            None => println!("VIOLATION {}", violation.what),
-        }
+        println!("VIOLATION {violation}");
     }
     let checked: i64 = sqlx::query_scalar("SELECT count(*) FROM order_view")
         .fetch_one(&orders)
