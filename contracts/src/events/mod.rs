@@ -70,6 +70,7 @@ impl std::str::FromStr for OrderId {
 }
 
 /// Money is integer cents in one currency.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 pub enum Currency {
     #[serde(rename = "EUR")]
@@ -85,6 +86,7 @@ impl Currency {
 }
 
 /// One line of an order, carried from the order through payment to inventory.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LineItem {
     pub sku: String,

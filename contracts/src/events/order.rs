@@ -33,6 +33,7 @@ pub struct OrderShipped {
 }
 
 /// Why an order was cancelled: a business outcome, never an error.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CancelReason {

@@ -33,6 +33,9 @@ pub struct ServiceSpec {
     pub http_port: u16,
     /// Migrators applied in order at start-up (the messaging core's, then the service's).
     pub migrations: &'static [fn() -> Migrator],
+    /// The OpenAPI document of the service's own routes (title, version, description
+    /// and paths); [`crate::http::openapi::document`] adds what every service serves.
+    pub api: fn() -> utoipa::openapi::OpenApi,
 }
 
 /// The connections a service's routes and tasks are built from.
@@ -89,11 +92,14 @@ impl App {
         let metrics = health::metrics_handle();
         metrics::gauge!("saga_build_info", "service" => config.service_name.clone(), "version" => env!("CARGO_PKG_VERSION"))
             .set(1.0);
-        let routes = health::router(HealthState {
+        let routes = Router::from(health::routes().with_state(HealthState {
             pool: pool.clone(),
             kafka: probe,
             metrics,
-        });
+        }))
+        .merge(crate::http::openapi::router(
+            &crate::http::openapi::document(spec),
+        ));
         let parts = AppParts {
             service_name: config.service_name.clone(),
             consumer_group: config.consumer_group.clone(),

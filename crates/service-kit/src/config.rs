@@ -83,6 +83,10 @@ pub struct ServiceConfig {
     /// Log format on stderr: json | pretty.
     #[arg(long, env = "LOG_FORMAT", default_value = "pretty")]
     pub log_format: LogFormat,
+
+    /// Print the HTTP API's OpenAPI document (generated from the code) and exit.
+    #[arg(long)]
+    pub openapi: bool,
 }
 
 /// [`ServiceConfig`] with every default applied.

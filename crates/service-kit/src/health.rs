@@ -4,15 +4,16 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use axum::Json;
-use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use axum::routing::get;
 use messaging::probe::KafkaProbe;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
-use serde_json::json;
+use serde::Serialize;
 use sqlx::PgPool;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::database;
 
@@ -42,22 +43,48 @@ pub struct HealthState {
     pub metrics: PrometheusHandle,
 }
 
-/// The operational routes every service serves.
-pub fn router(state: HealthState) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics_text))
-        .with_state(state)
+/// The operational routes every service serves, with their OpenAPI paths.
+pub fn routes() -> OpenApiRouter<HealthState> {
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(metrics_text))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+struct Liveness {
+    /// Always `ok`.
+    status: &'static str,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+struct Readiness {
+    /// `ready` or `not_ready`.
+    status: &'static str,
+    checks: Checks,
+}
+
+/// `ok`, or what went wrong, for each dependency.
+#[derive(Debug, Serialize, ToSchema)]
+struct Checks {
+    postgres: String,
+    kafka: String,
 }
 
 /// Liveness: the process is up and serving.
-async fn healthz() -> impl IntoResponse {
-    Json(json!({"status": "ok"}))
+#[utoipa::path(get, path = "/healthz", operation_id = "healthz", tag = "operations",
+    responses((status = OK, description = "Alive", body = Liveness)))]
+async fn healthz() -> Json<Liveness> {
+    Json(Liveness { status: "ok" })
 }
 
 /// Readiness: both Kafka and PostgreSQL answer now.
-async fn readyz(State(state): State<HealthState>) -> impl IntoResponse {
+#[utoipa::path(get, path = "/readyz", operation_id = "readyz", tag = "operations",
+    responses(
+        (status = OK, description = "Kafka and PostgreSQL answer", body = Readiness),
+        (status = SERVICE_UNAVAILABLE, description = "Not ready: the checks say why", body = Readiness),
+    ))]
+async fn readyz(State(state): State<HealthState>) -> (StatusCode, Json<Readiness>) {
     let (postgres, kafka) = tokio::join!(
         database::ping(&state.pool, CHECK_TIMEOUT),
         state.kafka.check(CHECK_TIMEOUT)
@@ -68,17 +95,20 @@ async fn readyz(State(state): State<HealthState>) -> impl IntoResponse {
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    let describe = |check: &Result<(), String>| match check {
-        Ok(()) => "ok".to_owned(),
-        Err(err) => err.clone(),
+    let describe = |check: Result<(), String>| check.err().unwrap_or_else(|| "ok".to_owned());
+    let body = Readiness {
+        status: if ready { "ready" } else { "not_ready" },
+        checks: Checks {
+            postgres: describe(postgres),
+            kafka: describe(kafka),
+        },
     };
-    let body = json!({
-        "status": if ready { "ready" } else { "not_ready" },
-        "checks": {"postgres": describe(&postgres), "kafka": describe(&kafka)},
-    });
     (status, Json(body))
 }
 
+/// Prometheus metrics.
+#[utoipa::path(get, path = "/metrics", operation_id = "metrics", tag = "operations",
+    responses((status = OK, description = "Prometheus text format", body = String, content_type = "text/plain")))]
 async fn metrics_text(State(state): State<HealthState>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

@@ -2,7 +2,8 @@
 //!
 //! - [`config`]: the environment variables of DESIGN.md §7, with per-service defaults.
 //! - [`database`]: connecting to PostgreSQL (waiting for it) and migrating.
-//! - [`http`]: the JSON error shape and the OpenAPI route of every API.
+//! - [`http`]: the JSON error shape, strict JSON bodies, the OpenAPI document generated
+//!   from the routes, and the request span.
 //! - [`health`]: `/healthz`, `/readyz` (Kafka and PostgreSQL both answer) and `/metrics`.
 //! - [`monitor`]: outbox and DLQ gauges, inbox pruning.
 //! - [`shutdown`]: one shutdown signal from SIGINT and SIGTERM, shared by every task.

@@ -8,11 +8,17 @@ use crate::config::Resolved;
 use crate::{App, ServiceConfig, ServiceSpec, Shutdown};
 
 /// Telemetry, signals, build, serve, flush: in that order, the same for every service.
+/// With `--openapi`, prints the API's document instead.
 pub async fn run<F, Fut>(spec: &ServiceSpec, config: &ServiceConfig, build: F) -> anyhow::Result<()>
 where
     F: FnOnce(Resolved, Shutdown) -> Fut,
     Fut: Future<Output = anyhow::Result<App>>,
 {
+    if config.openapi {
+        use crate::http::openapi;
+        print!("{}", openapi::to_json(&openapi::document(spec)));
+        return Ok(());
+    }
     let config = config.resolve(spec);
     let telemetry = telemetry::init(&config.telemetry).context("initialising telemetry")?;
     let shutdown = Shutdown::new();

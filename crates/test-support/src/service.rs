@@ -25,5 +25,6 @@ pub fn service_config(kafka: &KafkaConfig, database_url: &str, name: &str) -> Se
         outbox_retention_hours: 24,
         outbox_publish_twice: false,
         log_format: telemetry::LogFormat::Pretty,
+        openapi: false,
     }
 }

@@ -27,6 +27,7 @@ pub const SPEC: ServiceSpec = ServiceSpec {
     database: "inventory",
     http_port: 8082,
     migrations: &[messaging::schema::migrator, migrator],
+    api: http::api,
 };
 
 /// inventory's own tables (stock, reservations, movements) and the seeded SKUs.

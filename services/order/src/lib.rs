@@ -31,6 +31,7 @@ pub const SPEC: ServiceSpec = ServiceSpec {
     database: "orders",
     http_port: 8080,
     migrations: &[messaging::schema::migrator, migrator],
+    api: http::api,
 };
 
 /// The order service's own tables (event store, snapshots, view, deadlines).

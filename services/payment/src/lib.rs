@@ -26,6 +26,7 @@ pub const SPEC: ServiceSpec = ServiceSpec {
     database: "payments",
     http_port: 8081,
     migrations: &[messaging::schema::migrator, migrator],
+    api: http::api,
 };
 
 /// payment's own tables (accounts, payments, ledger) and the seeded customers.

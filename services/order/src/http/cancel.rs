@@ -2,19 +2,29 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use serde_json::Value;
+use service_kit::http::{ApiError, ErrorBody};
 use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-use super::get::order_json;
-use super::{ApiError, parse_order_id};
+use super::body::OrderBody;
+use super::{no_such_order, parse_order_id};
 use crate::app::{Cause, OrderService, join_saga};
 use crate::domain::Command;
 
+/// The customer cancels; refund and release follow.
+#[utoipa::path(post, path = "/orders/{id}/cancel", operation_id = "cancelOrder",
+    params(("id" = uuid::Uuid, Path, description = "The order's id")),
+    responses(
+        (status = OK, description = "The cancelled order", body = OrderBody),
+        (status = BAD_REQUEST, description = "Malformed input", body = ErrorBody),
+        (status = NOT_FOUND, description = "Unknown order", body = ErrorBody),
+        (status = CONFLICT, description = "Illegal transition (already shipped, ...)", body = ErrorBody),
+        (status = SERVICE_UNAVAILABLE, description = "Temporarily unavailable", body = ErrorBody),
+    ))]
 pub async fn cancel(
     State(service): State<OrderService>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<OrderBody>, ApiError> {
     let order_id = parse_order_id(&id)?;
     let span = join_saga(&service.pool, order_id, "order cancel").await?;
     let cause = Cause {
@@ -25,6 +35,6 @@ pub async fn cancel(
         .run(order_id, Command::Cancel, &cause)
         .instrument(span)
         .await??;
-    let order = executed.order.ok_or_else(ApiError::not_found)?;
-    Ok(Json(order_json(&order, executed.correlation_id)))
+    let order = executed.order.ok_or_else(no_such_order)?;
+    Ok(Json(OrderBody::new(order, executed.correlation_id)))
 }

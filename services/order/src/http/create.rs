@@ -5,97 +5,71 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use contracts::OrderId;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use service_kit::http::{ApiError, ErrorBody, parse_json};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
+use utoipa::ToSchema;
+use uuid::Uuid;
 
-use super::{ApiError, MAX_BODY_BYTES};
+use super::no_such_order;
 use crate::app::{Cause, OrderService};
 use crate::domain::draft::RawLine;
-use crate::domain::{Command, OrderDraft};
+use crate::domain::{Command, OrderDraft, OrderStatus};
 use crate::store::idempotency::{self, KeyUse};
 
-#[derive(Debug, Deserialize)]
+// The bounds are `domain::draft`'s; `http::tests` holds them equal.
+/// A new order.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateOrder {
+    #[schema(min_length = 1, max_length = 100)]
     customer_id: String,
+    /// No SKU twice.
+    #[schema(min_items = 1, max_items = 100)]
     items: Vec<Line>,
+    #[schema(examples("EUR"))]
     currency: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct Line {
+pub struct Line {
+    #[schema(min_length = 1, max_length = 100)]
     sku: String,
+    #[schema(minimum = 1, maximum = 10_000)]
     quantity: i64,
+    #[schema(minimum = 1, maximum = 1_000_000_000)]
     unit_price_cents: i64,
 }
 
-/// Reads a JSON body strictly: 413 over the limit, 415 when not JSON, 400 for broken
-/// JSON, 422 naming the field for anything that does not fit the shape.
-pub fn parse_json<T: serde::de::DeserializeOwned>(
-    headers: &HeaderMap,
-    body: &Bytes,
-) -> Result<T, ApiError> {
-    if body.len() > MAX_BODY_BYTES {
-        return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            None,
-            format!("the body is over {MAX_BODY_BYTES} bytes"),
-        ));
-    }
-    let content_type = headers
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    if !content_type.starts_with("application/json") {
-        return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            None,
-            "the body must be application/json",
-        ));
-    }
-    let deserializer = &mut serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(deserializer).map_err(|err| {
-        let path = err.path().to_string();
-        let inner = err.into_inner();
-        let field = (path != ".").then_some(path);
-        let message = inner.to_string();
-        if inner.is_syntax() || inner.is_eof() {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                None,
-                format!("malformed JSON: {message}"),
-            )
-        } else {
-            // serde names a missing or unknown field in its message, not in the path.
-            // A missing field is not in the path (its parent is): serde names it in the
-            // message. An unknown one is the path's last segment already.
-            let named = if message.starts_with("missing field") {
-                backticked(&message).map(|name| match &field {
-                    Some(parent) => format!("{parent}.{name}"),
-                    None => name,
-                })
-            } else {
-                field.or_else(|| backticked(&message))
-            };
-            ApiError::unprocessable(named.as_deref(), message)
-        }
-    })
+/// The order was placed; its saga runs on.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Accepted {
+    order_id: Uuid,
+    #[schema(required = true)]
+    correlation_id: Option<Uuid>,
+    status: OrderStatus,
 }
 
-/// `missing field `customer_id`` → `customer_id`.
-fn backticked(message: &str) -> Option<String> {
-    let start = message.find('`')? + 1;
-    let end = start + message[start..].find('`')?;
-    Some(message[start..end].to_owned())
-}
-
+/// Places an order; answers 202 at once, the saga runs on.
+#[utoipa::path(post, path = "/orders", operation_id = "createOrder",
+    params(("Idempotency-Key" = Option<String>, Header,
+        description = "1 to 200 characters: the same key and body answer the first order again")),
+    request_body = CreateOrder,
+    responses(
+        (status = ACCEPTED, description = "Accepted: the saga runs on", body = Accepted),
+        (status = BAD_REQUEST, description = "Malformed input", body = ErrorBody),
+        (status = PAYLOAD_TOO_LARGE, description = "Body over 64 KiB", body = ErrorBody),
+        (status = UNSUPPORTED_MEDIA_TYPE, description = "Not JSON", body = ErrorBody),
+        (status = UNPROCESSABLE_ENTITY, description = "Invalid field, or a key used for another request", body = ErrorBody),
+        (status = SERVICE_UNAVAILABLE, description = "Temporarily unavailable", body = ErrorBody),
+    ))]
 pub async fn create(
     State(service): State<OrderService>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Accepted>), ApiError> {
+    // The raw body is kept: an idempotency key is bound to its hash.
     let request: CreateOrder = parse_json(&headers, &body)?;
     let lines: Vec<RawLine> = request
         .items
@@ -161,29 +135,29 @@ pub async fn create(
     metrics::counter!("orders_created_total").increment(1);
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({
-            "order_id": order_id,
-            "correlation_id": executed.correlation_id,
-            "status": "pending",
-        })),
+        Json(Accepted {
+            order_id: order_id.0,
+            correlation_id: executed.correlation_id,
+            status: OrderStatus::Pending,
+        }),
     ))
 }
 
 async fn existing_order(
     service: &OrderService,
     order_id: OrderId,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Accepted>), ApiError> {
     let mut conn = service.pool.acquire().await?;
     let loaded = crate::store::event_store::load(&mut conn, order_id)
         .await?
-        .ok_or_else(ApiError::not_found)?;
+        .ok_or_else(no_such_order)?;
     let first = crate::store::event_store::first_metadata(&mut conn, order_id).await?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({
-            "order_id": order_id,
-            "correlation_id": first.map(|m| m.correlation_id),
-            "status": loaded.order.status,
-        })),
+        Json(Accepted {
+            order_id: order_id.0,
+            correlation_id: first.map(|m| m.correlation_id),
+            status: loaded.order.status,
+        }),
     ))
 }

@@ -4,40 +4,35 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use serde_json::{Value, json};
-use uuid::Uuid;
+use service_kit::http::{ApiError, ErrorBody};
+use utoipa::IntoParams;
 
-use super::{ApiError, parse_order_id};
+use super::body::OrderBody;
+use super::{no_such_order, parse_order_id};
 use crate::app::OrderService;
-use crate::domain::Order;
 use crate::store::event_store;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AtQuery {
+    /// An RFC 3339 time: the order as it was then (a point-in-time read of its events).
     at: Option<String>,
 }
 
-/// The JSON shape of DESIGN.md §7.
-pub fn order_json(order: &Order, correlation_id: Option<Uuid>) -> Value {
-    json!({
-        "order_id": order.order_id,
-        "status": order.status,
-        "cancel_reason": order.cancel_reason,
-        "compensation": order.compensation,
-        "total_cents": order.total_cents,
-        "currency": order.currency,
-        "items": order.items,
-        "tracking_number": order.tracking_number,
-        "version": order.version,
-        "correlation_id": correlation_id,
-    })
-}
-
+/// The order now, or at a past moment.
+#[utoipa::path(get, path = "/orders/{id}", operation_id = "getOrder",
+    params(("id" = uuid::Uuid, Path, description = "The order's id"), AtQuery),
+    responses(
+        (status = OK, description = "The order", body = OrderBody),
+        (status = BAD_REQUEST, description = "Malformed input", body = ErrorBody),
+        (status = NOT_FOUND, description = "Unknown order (or not yet placed at `at`)", body = ErrorBody),
+        (status = SERVICE_UNAVAILABLE, description = "Temporarily unavailable", body = ErrorBody),
+    ))]
 pub async fn get(
     State(service): State<OrderService>,
     Path(id): Path<String>,
     Query(query): Query<AtQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<OrderBody>, ApiError> {
     let order_id = parse_order_id(&id)?;
     let at = query
         .at
@@ -55,12 +50,12 @@ pub async fn get(
             .await?
             .map(|l| l.order),
     };
-    let order = order.ok_or_else(ApiError::not_found)?;
+    let order = order.ok_or_else(no_such_order)?;
     let first = event_store::first_metadata(&mut conn, order_id).await?;
     let trace_id = first.as_ref().and_then(|m| trace_id(&m.trace));
-    let mut body = order_json(&order, first.map(|m| m.correlation_id));
-    body["trace_id"] = trace_id.map_or(Value::Null, Value::from);
-    Ok(Json(body))
+    Ok(Json(
+        OrderBody::new(order, first.map(|m| m.correlation_id)).with_trace_id(trace_id),
+    ))
 }
 
 /// The saga's trace id, from the root context kept with the order's first event.

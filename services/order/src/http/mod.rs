@@ -1,6 +1,8 @@
 //! The order service's HTTP API (DESIGN.md §7). One file per route; errors are JSON
-//! `{"error", "field"}` with a 4xx status and never leak internals.
+//! `{"error", "field"}` with a 4xx status and never leak internals. The OpenAPI
+//! document is generated from the handlers' annotations as the routes are registered.
 
+mod body;
 mod cancel;
 mod create;
 mod error;
@@ -8,31 +10,50 @@ mod events;
 mod get;
 mod ship;
 
-use axum::Router;
-use axum::routing::{get, post};
-
-pub use error::ApiError;
+use service_kit::http::ApiError;
+use utoipa::OpenApi as _;
+use utoipa::openapi::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::app::OrderService;
 
-pub use service_kit::http::MAX_BODY_BYTES;
+#[derive(utoipa::OpenApi)]
+#[openapi(info(
+    title = "order-service",
+    description = "Starts sagas and reports their outcome. The order is event-sourced: every state is a fold of its events, readable at any past moment."
+))]
+struct Api;
 
-pub fn router(service: OrderService) -> Router {
-    Router::new()
-        .route("/orders", post(create::create))
-        .route("/orders/{id}", get(get::get))
-        .route("/orders/{id}/events", get(events::events))
-        .route("/orders/{id}/cancel", post(cancel::cancel))
-        .route("/orders/{id}/ship", post(ship::ship))
-        .with_state(service)
-        .merge(service_kit::http::openapi(OPENAPI))
+/// The routes, with their OpenAPI paths.
+fn routes() -> OpenApiRouter<OrderService> {
+    OpenApiRouter::with_openapi(Api::openapi())
+        .routes(routes!(create::create))
+        .routes(routes!(get::get))
+        .routes(routes!(events::events))
+        .routes(routes!(cancel::cancel))
+        .routes(routes!(ship::ship))
 }
 
-/// The API's OpenAPI 3.1 document (`services/order/openapi.json`).
-pub const OPENAPI: &str = include_str!("../../openapi.json");
+pub fn router(service: OrderService) -> axum::Router {
+    routes().with_state(service).into()
+}
+
+/// The OpenAPI document of these routes (`ServiceSpec::api`).
+pub fn api() -> OpenApi {
+    routes().into_openapi()
+}
 
 /// Parses an order id from the path, naming the field when it is not one.
 fn parse_order_id(raw: &str) -> Result<contracts::OrderId, ApiError> {
     raw.parse()
         .map_err(|_| ApiError::bad_request("order_id", "not an order id (a UUID)"))
 }
+
+/// 404 for an order id nobody placed.
+fn no_such_order() -> ApiError {
+    ApiError::not_found("no such order")
+}
+
+#[cfg(test)]
+mod tests;

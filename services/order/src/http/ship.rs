@@ -1,34 +1,45 @@
 //! `POST /orders/{id}/ship`: a confirmed order leaves with a tracking number.
 
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use serde::Deserialize;
-use serde_json::Value;
+use service_kit::http::{ApiError, ErrorBody, JsonBody};
 use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
+use utoipa::ToSchema;
 
-use super::create::parse_json;
-use super::get::order_json;
-use super::{ApiError, parse_order_id};
+use super::body::OrderBody;
+use super::{no_such_order, parse_order_id};
 use crate::app::{Cause, OrderService, join_saga};
 use crate::domain::Command;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ShipOrder {
+pub struct ShipOrder {
+    #[schema(min_length = 1, max_length = 100)]
     tracking_number: String,
 }
 
+/// A confirmed order leaves the warehouse.
+#[utoipa::path(post, path = "/orders/{id}/ship", operation_id = "shipOrder",
+    params(("id" = uuid::Uuid, Path, description = "The order's id")),
+    request_body = ShipOrder,
+    responses(
+        (status = OK, description = "The shipped order", body = OrderBody),
+        (status = BAD_REQUEST, description = "Malformed input", body = ErrorBody),
+        (status = NOT_FOUND, description = "Unknown order", body = ErrorBody),
+        (status = CONFLICT, description = "Illegal transition (not confirmed, ...)", body = ErrorBody),
+        (status = PAYLOAD_TOO_LARGE, description = "Body over 64 KiB", body = ErrorBody),
+        (status = UNSUPPORTED_MEDIA_TYPE, description = "Not JSON", body = ErrorBody),
+        (status = UNPROCESSABLE_ENTITY, description = "Invalid field", body = ErrorBody),
+        (status = SERVICE_UNAVAILABLE, description = "Temporarily unavailable", body = ErrorBody),
+    ))]
 pub async fn ship(
     State(service): State<OrderService>,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Json<Value>, ApiError> {
+    JsonBody(request): JsonBody<ShipOrder>,
+) -> Result<Json<OrderBody>, ApiError> {
     let order_id = parse_order_id(&id)?;
-    let request: ShipOrder = parse_json(&headers, &body)?;
     let span = join_saga(&service.pool, order_id, "order ship").await?;
     let cause = Cause {
         causation_id: None,
@@ -41,6 +52,6 @@ pub async fn ship(
         .run(order_id, command, &cause)
         .instrument(span)
         .await??;
-    let order = executed.order.ok_or_else(ApiError::not_found)?;
-    Ok(Json(order_json(&order, executed.correlation_id)))
+    let order = executed.order.ok_or_else(no_such_order)?;
+    Ok(Json(OrderBody::new(order, executed.correlation_id)))
 }

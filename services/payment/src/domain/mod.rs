@@ -22,6 +22,14 @@ pub enum PaymentStatus {
 }
 
 impl PaymentStatus {
+    pub const ALL: [Self; 5] = [
+        Self::New,
+        Self::Captured,
+        Self::Declined,
+        Self::Refunded,
+        Self::CancelledBeforeCharge,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             PaymentStatus::New => "new",

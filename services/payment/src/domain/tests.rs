@@ -145,8 +145,7 @@ fn a_declined_order_cancelled_answers_a_zero_refund() {
 
 #[test]
 fn every_status_is_stored_as_text_and_read_back_as_itself() {
-    use PaymentStatus::*;
-    for status in [New, Captured, Declined, Refunded, CancelledBeforeCharge] {
+    for status in PaymentStatus::ALL {
         assert_eq!(PaymentStatus::parse(status.as_str()), Some(status));
     }
     assert_eq!(

@@ -3,10 +3,10 @@
 
 use std::time::{Duration, Instant};
 
-use invariants::Violation;
 use anyhow::Context as _;
 use clap::Args;
 use contracts::topics::{INVENTORY_SERVICE, ORDER_SERVICE, PAYMENT_SERVICE};
+use invariants::Violation;
 use messaging::KafkaConfig;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};

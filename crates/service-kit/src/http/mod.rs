@@ -1,61 +1,29 @@
-//! HTTP pieces every service's API shares: the JSON error shape and the OpenAPI route.
+//! HTTP pieces every service's API shares: the JSON error shape, the strict JSON body,
+//! the OpenAPI document built from the routes, and the request span.
 
-use axum::Json;
-use axum::Router;
-use axum::http::{StatusCode, header};
+mod error;
+mod json;
+pub mod openapi;
+
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use serde_json::json;
 
-/// Largest request body a service accepts (413 beyond).
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
-
-/// `{"error": "...", "field": "items[0].quantity" | null}` with `status`.
-pub fn json_error(status: StatusCode, field: Option<&str>, message: impl Into<String>) -> Response {
-    (
-        status,
-        Json(json!({"error": message.into(), "field": field})),
-    )
-        .into_response()
-}
+pub use error::{ApiError, ErrorBody, log_unavailable};
+pub use json::{JsonBody, MAX_BODY_BYTES, parse_json};
 
 /// Any path no route serves: a JSON 404 like every other refusal.
 pub async fn no_route() -> Response {
-    json_error(StatusCode::NOT_FOUND, None, "no such route")
+    ApiError::new(StatusCode::NOT_FOUND, None, "no such route").into_response()
 }
 
 /// A path served, but not for this method: a JSON 405 (axum's own has an empty body).
 pub async fn wrong_method() -> Response {
-    json_error(
+    ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         None,
         "method not allowed on this route",
     )
-}
-
-/// Logs a request that failed on the server's side. A WARN: it is transient (the
-/// database or broker away, retried with backoff by the services themselves) and the
-/// client is told to retry; ERROR is kept for what needs an operator.
-pub fn log_unavailable(err: &dyn std::fmt::Display) {
-    tracing::warn!(error = %err, "A request failed on the server's side; answered 503.");
-}
-
-/// A 503 for a failure on the server's side: logged, never leaked to the client.
-pub fn unavailable(err: &dyn std::fmt::Display) -> Response {
-    log_unavailable(err);
-    json_error(
-        StatusCode::SERVICE_UNAVAILABLE,
-        None,
-        "temporarily unavailable; retry",
-    )
-}
-
-/// `GET /openapi.json` serving `document`.
-pub fn openapi(document: &'static str) -> Router {
-    Router::new().route(
-        "/openapi.json",
-        get(move || async move { ([(header::CONTENT_TYPE, "application/json")], document) }),
-    )
+    .into_response()
 }
 
 /// Reads W3C trace context from request headers.
