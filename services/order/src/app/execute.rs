@@ -263,7 +263,50 @@ pub fn to_published(order: &Order, event: &OrderStoreEvent) -> Option<OrderEvent
 
 #[cfg(test)]
 mod tests {
-    use super::crosses_multiple;
+    use super::{crosses_multiple, to_published};
+    use crate::domain::events::*;
+    use crate::domain::{OrderStoreEvent, evolve};
+    use contracts::{CancelReason, Currency, OrderId};
+
+    #[test]
+    fn exactly_the_types_the_store_calls_published_are_published() {
+        let created = OrderStoreEvent::Created(Created {
+            order_id: OrderId::new(),
+            customer_id: "c-1".into(),
+            items: Vec::new(),
+            total_cents: 0,
+            currency: Currency::Eur,
+        });
+        let order = evolve(None, &created).expect("a created order");
+        let events = [
+            created,
+            OrderStoreEvent::PaymentRecorded(PaymentRecorded {
+                payment_id: uuid::Uuid::nil(),
+                amount_cents: 1,
+            }),
+            OrderStoreEvent::Confirmed,
+            OrderStoreEvent::Cancelled(Cancelled {
+                reason: CancelReason::Customer,
+            }),
+            OrderStoreEvent::RefundRecorded(RefundRecorded {
+                payment_id: None,
+                amount_cents: 0,
+            }),
+            OrderStoreEvent::ReleaseRecorded(ReleaseRecorded { items: Vec::new() }),
+            OrderStoreEvent::Shipped(Shipped {
+                tracking_number: "T-1".into(),
+            }),
+        ];
+        assert_eq!(events.len(), StoredType::ALL.len());
+        for event in &events {
+            assert_eq!(
+                to_published(&order, event).is_some(),
+                event.stored_type().is_published(),
+                "{}",
+                event.event_type()
+            );
+        }
+    }
 
     #[test]
     fn a_snapshot_is_due_each_time_the_version_crosses_a_multiple() {

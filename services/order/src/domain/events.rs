@@ -77,22 +77,94 @@ pub enum StoredEventError {
     },
 }
 
-impl OrderStoreEvent {
-    pub fn event_type(&self) -> &'static str {
+/// Each stored type once: its name in the store, the schema version this build
+/// writes, and whether it is also published on `order-events`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoredType {
+    Created,
+    PaymentRecorded,
+    Confirmed,
+    Cancelled,
+    RefundRecorded,
+    ReleaseRecorded,
+    Shipped,
+}
+
+impl StoredType {
+    pub const ALL: [Self; 7] = [
+        Self::Created,
+        Self::PaymentRecorded,
+        Self::Confirmed,
+        Self::Cancelled,
+        Self::RefundRecorded,
+        Self::ReleaseRecorded,
+        Self::Shipped,
+    ];
+
+    /// `order_events.event_type`.
+    pub fn name(self) -> &'static str {
         match self {
-            OrderStoreEvent::Created(_) => "order.created",
-            OrderStoreEvent::PaymentRecorded(_) => "order.payment_recorded",
-            OrderStoreEvent::Confirmed => "order.confirmed",
-            OrderStoreEvent::Cancelled(_) => "order.cancelled",
-            OrderStoreEvent::RefundRecorded(_) => "order.refund_recorded",
-            OrderStoreEvent::ReleaseRecorded(_) => "order.release_recorded",
-            OrderStoreEvent::Shipped(_) => "order.shipped",
+            Self::Created => "order.created",
+            Self::PaymentRecorded => "order.payment_recorded",
+            Self::Confirmed => "order.confirmed",
+            Self::Cancelled => "order.cancelled",
+            Self::RefundRecorded => "order.refund_recorded",
+            Self::ReleaseRecorded => "order.release_recorded",
+            Self::Shipped => "order.shipped",
         }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.name() == name)
+    }
+
+    /// The schema version this build writes; older ones are upcast on load.
+    pub fn current_version(self) -> i32 {
+        match self {
+            // v2: `currency` became explicit (v1 orders were EUR by definition).
+            Self::Created => 2,
+            _ => 1,
+        }
+    }
+
+    /// Also published on `order-events` (`app::to_published` maps these, and only these).
+    pub fn is_published(self) -> bool {
+        matches!(
+            self,
+            Self::Created | Self::Confirmed | Self::Cancelled | Self::Shipped
+        )
+    }
+
+    /// The names of the published types, for a query over the store.
+    pub fn published_names() -> Vec<&'static str> {
+        Self::ALL
+            .into_iter()
+            .filter(|t| t.is_published())
+            .map(Self::name)
+            .collect()
+    }
+}
+
+impl OrderStoreEvent {
+    pub fn stored_type(&self) -> StoredType {
+        match self {
+            OrderStoreEvent::Created(_) => StoredType::Created,
+            OrderStoreEvent::PaymentRecorded(_) => StoredType::PaymentRecorded,
+            OrderStoreEvent::Confirmed => StoredType::Confirmed,
+            OrderStoreEvent::Cancelled(_) => StoredType::Cancelled,
+            OrderStoreEvent::RefundRecorded(_) => StoredType::RefundRecorded,
+            OrderStoreEvent::ReleaseRecorded(_) => StoredType::ReleaseRecorded,
+            OrderStoreEvent::Shipped(_) => StoredType::Shipped,
+        }
+    }
+
+    pub fn event_type(&self) -> &'static str {
+        self.stored_type().name()
     }
 
     /// The schema version this build writes.
     pub fn schema_version(&self) -> i32 {
-        current_version(self.event_type())
+        self.stored_type().current_version()
     }
 
     pub fn payload(&self) -> Value {
@@ -114,10 +186,9 @@ impl OrderStoreEvent {
         version: i32,
         payload: Value,
     ) -> Result<Self, StoredEventError> {
-        let current = current_version(event_type);
-        if current == 0 {
-            return Err(StoredEventError::UnknownType(event_type.to_owned()));
-        }
+        let kind = StoredType::parse(event_type)
+            .ok_or_else(|| StoredEventError::UnknownType(event_type.to_owned()))?;
+        let current = kind.current_version();
         if version > current {
             return Err(StoredEventError::TooNew {
                 event_type: event_type.to_owned(),
@@ -125,58 +196,39 @@ impl OrderStoreEvent {
                 current,
             });
         }
-        let mut payload = payload;
-        for from in version..current {
-            payload = upcast(event_type, from, payload);
-        }
-        let decode_error = |source| StoredEventError::Payload {
-            event_type: event_type.to_owned(),
-            source,
-        };
-        Ok(match event_type {
-            "order.created" => {
-                OrderStoreEvent::Created(serde_json::from_value(payload).map_err(decode_error)?)
+        let payload = (version..current).fold(payload, |payload, from| upcast(kind, from, payload));
+        Ok(match kind {
+            StoredType::Created => OrderStoreEvent::Created(decode(event_type, payload)?),
+            StoredType::PaymentRecorded => {
+                OrderStoreEvent::PaymentRecorded(decode(event_type, payload)?)
             }
-            "order.payment_recorded" => OrderStoreEvent::PaymentRecorded(
-                serde_json::from_value(payload).map_err(decode_error)?,
-            ),
-            "order.confirmed" => OrderStoreEvent::Confirmed,
-            "order.cancelled" => {
-                OrderStoreEvent::Cancelled(serde_json::from_value(payload).map_err(decode_error)?)
+            StoredType::Confirmed => OrderStoreEvent::Confirmed,
+            StoredType::Cancelled => OrderStoreEvent::Cancelled(decode(event_type, payload)?),
+            StoredType::RefundRecorded => {
+                OrderStoreEvent::RefundRecorded(decode(event_type, payload)?)
             }
-            "order.refund_recorded" => OrderStoreEvent::RefundRecorded(
-                serde_json::from_value(payload).map_err(decode_error)?,
-            ),
-            "order.release_recorded" => OrderStoreEvent::ReleaseRecorded(
-                serde_json::from_value(payload).map_err(decode_error)?,
-            ),
-            "order.shipped" => {
-                OrderStoreEvent::Shipped(serde_json::from_value(payload).map_err(decode_error)?)
+            StoredType::ReleaseRecorded => {
+                OrderStoreEvent::ReleaseRecorded(decode(event_type, payload)?)
             }
-            other => return Err(StoredEventError::UnknownType(other.to_owned())),
+            StoredType::Shipped => OrderStoreEvent::Shipped(decode(event_type, payload)?),
         })
     }
 }
 
-/// The version this build writes of each stored type; 0 for a type it does not know.
-fn current_version(event_type: &str) -> i32 {
-    match event_type {
-        // v2: `currency` became explicit (v1 orders were EUR by definition).
-        "order.created" => 2,
-        "order.payment_recorded"
-        | "order.confirmed"
-        | "order.cancelled"
-        | "order.refund_recorded"
-        | "order.release_recorded"
-        | "order.shipped" => 1,
-        _ => 0,
-    }
+fn decode<T: serde::de::DeserializeOwned>(
+    event_type: &str,
+    payload: Value,
+) -> Result<T, StoredEventError> {
+    serde_json::from_value(payload).map_err(|source| StoredEventError::Payload {
+        event_type: event_type.to_owned(),
+        source,
+    })
 }
 
-/// One step of the upcaster chain: `event_type` at `from` to `from + 1`.
-fn upcast(event_type: &str, from: i32, mut payload: Value) -> Value {
-    match (event_type, from) {
-        ("order.created", 1) => {
+/// One step of the upcaster chain: `kind` at `from` to `from + 1`.
+fn upcast(kind: StoredType, from: i32, mut payload: Value) -> Value {
+    match (kind, from) {
+        (StoredType::Created, 1) => {
             if let Some(object) = payload.as_object_mut() {
                 object
                     .entry("currency")
@@ -218,6 +270,17 @@ mod tests {
                 current: 1,
                 ..
             }
+        ));
+    }
+
+    #[test]
+    fn every_type_name_parses_back_to_itself_and_an_unknown_one_is_refused() {
+        for kind in StoredType::ALL {
+            assert_eq!(StoredType::parse(kind.name()), Some(kind));
+        }
+        assert!(matches!(
+            OrderStoreEvent::from_stored("order.lost", 1, serde_json::json!({})),
+            Err(StoredEventError::UnknownType(_))
         ));
     }
 

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::{FromRow, PgConnection};
 use uuid::Uuid;
 
-use crate::domain::events::StoredEventError;
+use crate::domain::events::{StoredEventError, StoredType};
 use crate::domain::{Order, OrderStoreEvent, evolve};
 
 /// Version of the snapshot format; a snapshot of another version is ignored.
@@ -230,10 +230,11 @@ pub async fn latest_event_id(
 ) -> Result<Option<Uuid>, StoreError> {
     let id: Option<String> = sqlx::query_scalar(
         "SELECT metadata->>'event_id' FROM order_events
-         WHERE order_id = $1 AND event_type IN ('order.created', 'order.confirmed', 'order.cancelled', 'order.shipped')
+         WHERE order_id = $1 AND event_type = ANY($2)
          ORDER BY version DESC LIMIT 1",
     )
     .bind(order_id.0)
+    .bind(StoredType::published_names())
     .fetch_optional(&mut *conn)
     .await?;
     Ok(id.and_then(|id| Uuid::parse_str(&id).ok()))
