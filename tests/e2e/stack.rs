@@ -82,6 +82,7 @@ impl Stack {
         let settings = order_service::OrderSettings {
             saga_deadline: deadline,
             snapshot_every: 10,
+            ..Default::default()
         };
         let app = order_service::build(resolved, settings, shutdown.clone()).await?;
         let order = Service::run(app, &groups[0], database);

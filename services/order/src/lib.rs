@@ -52,6 +52,10 @@ pub struct OrderSettings {
     /// A snapshot of an order every this many events.
     #[arg(long, env = "ORDER_SNAPSHOT_EVERY", default_value_t = 10)]
     pub snapshot_every: i64,
+
+    /// The system's clock; a test's own, to move time instead of waiting for it.
+    #[arg(skip)]
+    pub clock: app::Clock,
 }
 
 impl Default for OrderSettings {
@@ -59,6 +63,7 @@ impl Default for OrderSettings {
         Self {
             saga_deadline: Duration::from_secs(30),
             snapshot_every: 10,
+            clock: app::Clock::system(),
         }
     }
 }
@@ -87,6 +92,7 @@ pub async fn build(
         wakeup: parts.wakeup.clone(),
         saga_deadline: settings.saga_deadline,
         snapshot_every: settings.snapshot_every,
+        clock: settings.clock,
     };
     let mut app = app.with_routes(http::router(service.clone()));
     app.consume(

@@ -55,6 +55,8 @@ pub struct OrderService {
     pub wakeup: Wakeup,
     pub saga_deadline: Duration,
     pub snapshot_every: i64,
+    /// Where `now` comes from: the system's clock, or a test's.
+    pub clock: super::Clock,
 }
 
 impl OrderService {
@@ -70,7 +72,7 @@ impl OrderService {
             attempt += 1;
             let mut tx = self.pool.begin().await?;
             match self
-                .execute(&mut tx, order_id, command.clone(), cause, Utc::now())
+                .execute(&mut tx, order_id, command.clone(), cause)
                 .await
             {
                 Ok(Ok(executed)) => {
@@ -102,8 +104,8 @@ impl OrderService {
         order_id: OrderId,
         command: Command,
         cause: &Cause,
-        now: DateTime<Utc>,
     ) -> Result<Result<Executed, DomainError>, ServiceError> {
+        let now = self.clock.now();
         let loaded = event_store::load(tx, order_id).await?;
         let (state, first, last_recorded_at) = match loaded {
             Some(l) => (Some(l.order), l.first, l.last_recorded_at),

@@ -22,7 +22,8 @@ pub async fn run_deadlines(service: OrderService, shutdown: Shutdown) -> anyhow:
             Ok(expired) => tracing::info!(expired, "Cancelled orders past their saga deadline."),
             Err(err) => tracing::warn!(error = %err, "Expiring saga deadlines failed; will retry."),
         }
-        if let Ok((pending, oldest)) = deadlines::pending(&service.pool, chrono::Utc::now()).await {
+        if let Ok((pending, oldest)) = deadlines::pending(&service.pool, service.clock.now()).await
+        {
             metrics::gauge!("sagas_pending").set(pending as f64);
             metrics::gauge!("sagas_oldest_pending_age_seconds").set(oldest);
         }
@@ -35,7 +36,7 @@ pub async fn run_deadlines(service: OrderService, shutdown: Shutdown) -> anyhow:
 
 /// Cancels every order whose deadline has passed; returns how many changed.
 pub async fn expire_due(service: &OrderService) -> anyhow::Result<usize> {
-    let due = deadlines::due(&service.pool, chrono::Utc::now(), 100).await?;
+    let due = deadlines::due(&service.pool, service.clock.now(), 100).await?;
     let mut expired = 0;
     for order_id in due {
         let timer = tracing::info_span!("saga deadline timer", order.id = %order_id);
@@ -50,13 +51,7 @@ pub async fn expire_due(service: &OrderService) -> anyhow::Result<usize> {
                 trace: tracing::Span::current().context(),
             };
             let executed = service
-                .execute(
-                    &mut tx,
-                    order_id,
-                    Command::Expire,
-                    &cause,
-                    chrono::Utc::now(),
-                )
+                .execute(&mut tx, order_id, Command::Expire, &cause)
                 .await?;
             // Whatever the outcome, this deadline is settled.
             deadlines::clear(&mut tx, order_id).await?;

@@ -72,7 +72,7 @@ impl Handler for SagaHandler {
         };
         let executed = self
             .service
-            .execute(tx, envelope.order_id(), command, &cause, chrono::Utc::now())
+            .execute(tx, envelope.order_id(), command, &cause)
             .await
             .map_err(to_handler_error)?;
         match executed {

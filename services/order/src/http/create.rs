@@ -123,7 +123,6 @@ pub async fn create(
             order_id,
             Command::Create { order_id, draft },
             &cause,
-            chrono::Utc::now(),
         )
         .await?
         .map_err(ApiError::from)?;

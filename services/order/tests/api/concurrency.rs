@@ -31,7 +31,7 @@ async fn two_concurrent_writers_one_conflicts_is_retried_and_both_effects_are_ke
         amount_cents: 2598,
     };
     service
-        .execute(&mut first, order, payment, &cause, chrono::Utc::now())
+        .execute(&mut first, order, payment, &cause)
         .await??;
 
     // Writer two loaded version 1 too and wants version 2: it waits on writer one.

@@ -1,7 +1,7 @@
 use std::time::Duration;
 
 use order_service::OrderSettings;
-use order_service::app::OrderService;
+use order_service::app::{Clock, OrderService};
 use outbox::Wakeup;
 use serde_json::{Value, json};
 use service_kit::Shutdown;
@@ -22,6 +22,7 @@ pub fn settings(deadline: Duration) -> OrderSettings {
     OrderSettings {
         saga_deadline: deadline,
         snapshot_every: 2,
+        clock: Clock::system(),
     }
 }
 
@@ -57,6 +58,7 @@ impl TestApp {
             wakeup: Wakeup::new(),
             saga_deadline: deadline,
             snapshot_every: 2,
+            clock: Clock::system(),
         }
     }
 
