@@ -27,6 +27,7 @@ pub fn body_sha256(body: &[u8]) -> [u8; 32] {
 /// the batch is judged against the first: a `Duplicate` with the same body, a
 /// `Conflict` with another. Ids seen before the batch cost a second statement, which
 /// only a redelivery or a replay pays.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn record_all(
     tx: &mut PgConnection,
     group: &str,
@@ -46,6 +47,7 @@ pub(crate) const INSERT_ALL: &str =
 
 /// Runs `sql`, an [`INSERT_ALL`] that returns `event_id`, for `events` (with `extra` as
 /// `$4` when given), and returns the ids it inserted.
+#[tracing::instrument(level = "debug", skip_all)]
 pub(crate) async fn insert_all(
     tx: &mut PgConnection,
     sql: &str,
@@ -63,6 +65,7 @@ pub(crate) async fn insert_all(
 }
 
 /// What each of `events` is, given the ids a batch insert of them `inserted`.
+#[tracing::instrument(level = "debug", skip_all)]
 pub(crate) async fn classify(
     tx: &mut PgConnection,
     group: &str,
@@ -114,6 +117,7 @@ pub(crate) async fn classify(
 
 /// Deletes inbox rows older than `retention` (kept at least as long as DLQ messages,
 /// so a replay of anything still in a DLQ is recognised).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn prune(
     pool: &sqlx::PgPool,
     retention: std::time::Duration,

@@ -20,6 +20,7 @@ impl Backlog {
     }
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn backlog(db: impl PgExecutor<'_>) -> Result<Backlog, sqlx::Error> {
     sqlx::query_as(
         "SELECT count(*) FILTER (WHERE failed_at IS NULL) AS unpublished,
@@ -45,6 +46,7 @@ pub struct ParkedRow {
     pub size_bytes: i64,
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn parked(db: impl PgExecutor<'_>) -> Result<Vec<ParkedRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT id, topic, key, event_type, created_at, failed_at, failure,
@@ -57,6 +59,7 @@ pub async fn parked(db: impl PgExecutor<'_>) -> Result<Vec<ParkedRow>, sqlx::Err
 
 /// Puts parked rows back in the queue (all of them when `ids` is empty); returns how
 /// many. For after the cause was fixed, e.g. a topic's size limit raised.
+#[tracing::instrument(level = "debug", skip_all, fields(rows = ids.len()))]
 pub async fn requeue(db: impl PgExecutor<'_>, ids: &[i64]) -> Result<u64, sqlx::Error> {
     let done = sqlx::query(
         "UPDATE outbox SET failed_at = NULL, failure = NULL
@@ -71,6 +74,7 @@ pub async fn requeue(db: impl PgExecutor<'_>, ids: &[i64]) -> Result<u64, sqlx::
 
 /// Deletes up to 10,000 rows published longer than `retention` ago; a monitor calls it
 /// periodically, beside the inbox's pruning.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn prune(
     db: impl PgExecutor<'_>,
     retention: std::time::Duration,

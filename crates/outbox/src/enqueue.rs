@@ -81,6 +81,7 @@ impl OutboxRecord {
 
 /// Inserts `record` in the caller's transaction and returns its outbox id. Call
 /// [`crate::Wakeup::notify`] after the transaction commits.
+#[tracing::instrument(level = "debug", skip_all, fields(topic = %record.topic))]
 pub async fn enqueue(tx: &mut PgConnection, record: &OutboxRecord) -> Result<i64, EnqueueError> {
     let bytes = record.size();
     if bytes > MAX_RECORD_BYTES {
@@ -109,6 +110,7 @@ pub async fn enqueue(tx: &mut PgConnection, record: &OutboxRecord) -> Result<i64
 /// Enqueues `event` as this service's reaction to the message in `envelope`: same
 /// correlation, caused by that message's `ce_id`, in the trace of the current span
 /// (the message's consume span).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn enqueue_reaction<E: TopicEvent>(
     tx: &mut PgConnection,
     envelope: &messaging::consumer::Envelope,

@@ -12,6 +12,7 @@ use crate::domain::{Decision, Reservation, ReservationStatus};
 /// every handler's transaction (DESIGN.md §1).
 pub const STATE_TABLE: &str = "order_reservations";
 
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn reservation(
     tx: &mut PgConnection,
     order_id: OrderId,
@@ -31,6 +32,7 @@ pub async fn reservation(
 
 /// Locks the stock rows of `skus` in sorted order (so two orders never wait on each
 /// other in a cycle) and returns what is available; `None` for an unknown SKU.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn lock_stock(
     tx: &mut PgConnection,
     skus: &[String],
@@ -52,6 +54,7 @@ pub async fn lock_stock(
 }
 
 /// Carries out a decision: stock, movements, the reservation row.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn apply(
     tx: &mut PgConnection,
     order_id: OrderId,

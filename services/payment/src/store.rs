@@ -10,6 +10,7 @@ use crate::domain::{Account, Decision, PaymentState, PaymentStatus};
 pub const STATE_TABLE: &str = "payments";
 
 /// The order's payment state (its row locked by the runtime).
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn payment_state(
     tx: &mut PgConnection,
     order_id: OrderId,
@@ -39,6 +40,7 @@ fn unknown_status(status: &str) -> sqlx::Error {
 }
 
 /// The customer's account, locked for the charge.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn lock_account(
     tx: &mut PgConnection,
     customer_id: &str,
@@ -56,6 +58,7 @@ pub async fn lock_account(
 }
 
 /// Carries out a decision: balances, ledger, state row.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn apply(
     tx: &mut PgConnection,
     order_id: OrderId,

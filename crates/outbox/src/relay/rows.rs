@@ -21,6 +21,7 @@ pub(super) struct Row {
 }
 
 /// Marks on the leader's session: `published` as published, `parked` as refused.
+#[tracing::instrument(level = "debug", skip_all)]
 pub(super) async fn mark(
     session: &mut sqlx::PgConnection,
     published: &[i64],

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use contracts::OrderId;
 use sqlx::{PgConnection, PgPool};
 
+#[tracing::instrument(level = "debug", skip_all, fields(order.id = %order_id, due_at = %due_at))]
 pub async fn schedule(
     tx: &mut PgConnection,
     order_id: OrderId,
@@ -20,6 +21,7 @@ pub async fn schedule(
     Ok(())
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(order.id = %order_id))]
 pub async fn clear(tx: &mut PgConnection, order_id: OrderId) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM saga_deadlines WHERE order_id = $1")
         .bind(order_id.0)
@@ -29,6 +31,7 @@ pub async fn clear(tx: &mut PgConnection, order_id: OrderId) -> Result<(), sqlx:
 }
 
 /// Orders whose deadline has passed, oldest first.
+#[tracing::instrument(level = "debug", skip_all, fields(limit))]
 pub async fn due(
     pool: &PgPool,
     now: DateTime<Utc>,
@@ -45,6 +48,7 @@ pub async fn due(
 }
 
 /// Pending sagas and the age of the oldest, for the metrics.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn pending(pool: &PgPool, now: DateTime<Utc>) -> Result<(i64, f64), sqlx::Error> {
     let (count, oldest): (i64, Option<DateTime<Utc>>) =
         sqlx::query_as("SELECT count(*), min(v.created_at) FROM saga_deadlines d JOIN order_view v USING (order_id)")

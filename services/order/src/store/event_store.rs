@@ -98,6 +98,7 @@ struct LoadRow {
 /// The current state: the latest readable snapshot plus the events after it, or a
 /// full replay when there is no snapshot or it cannot be read. One statement on the
 /// hot path; an unreadable snapshot costs a second.
+#[tracing::instrument(level = "debug", skip_all, fields(order.id = %order_id))]
 pub async fn load(
     conn: &mut PgConnection,
     order_id: OrderId,
@@ -181,6 +182,7 @@ fn fold_loaded(base: Option<Order>, after: i64, events: Vec<StoredEvent>) -> Opt
 }
 
 /// Every event of an order, in order (for history, and for point-in-time reads).
+#[tracing::instrument(level = "debug", skip_all, fields(order.id = %order_id))]
 pub async fn history(
     conn: &mut PgConnection,
     order_id: OrderId,
@@ -197,6 +199,7 @@ pub async fn history(
 
 /// The state as of `at`: the fold of the events recorded at or before it; `None`
 /// before the first event.
+#[tracing::instrument(level = "debug", skip_all, fields(order.id = %order_id, at = %at))]
 pub async fn load_at(
     conn: &mut PgConnection,
     order_id: OrderId,
@@ -210,6 +213,7 @@ pub async fn load_at(
 }
 
 /// The first event's metadata (the saga's correlation and root trace context).
+#[tracing::instrument(level = "debug", skip_all, fields(order.id = %order_id))]
 pub async fn first_metadata(
     conn: &mut PgConnection,
     order_id: OrderId,
@@ -224,6 +228,7 @@ pub async fn first_metadata(
 
 /// The `ce_id` of the order's latest *published* event: the causation of work started
 /// by a request or a timer (DESIGN.md §3), so causation chains stay on the wire.
+#[tracing::instrument(level = "debug", skip_all, fields(order.id = %order_id))]
 pub async fn latest_event_id(
     conn: &mut PgConnection,
     order_id: OrderId,
@@ -244,6 +249,7 @@ pub async fn latest_event_id(
 /// them as stored; `previous` is when the event at `expected_version` was recorded
 /// (from the load). A concurrent writer that took the version first makes this a
 /// [`StoreError::Conflict`]; the caller's transaction is then to be rolled back.
+#[tracing::instrument(level = "debug", skip_all, fields(order.id = %order_id, expected_version, events = events.len()))]
 pub async fn append(
     tx: &mut PgConnection,
     order_id: OrderId,
@@ -289,6 +295,7 @@ pub async fn append(
 }
 
 /// Writes a snapshot of `order` (call when its version crossed a multiple of N).
+#[tracing::instrument(level = "debug", skip_all, fields(order.id = %order.order_id, version = order.version))]
 pub async fn snapshot(tx: &mut PgConnection, order: &Order) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO order_snapshots (order_id, version, schema_version, state) VALUES ($1, $2, $3, $4)

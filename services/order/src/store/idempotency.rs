@@ -23,6 +23,7 @@ pub fn request_hash(body: &[u8]) -> [u8; 32] {
 
 /// Claims `key` for `order_id` in the caller's transaction (which also creates the
 /// order), or reports what it was used for.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn claim(
     tx: &mut PgConnection,
     key: &str,

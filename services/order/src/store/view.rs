@@ -11,6 +11,7 @@ fn text<T: serde::Serialize>(value: &T) -> String {
 }
 
 /// Writes `order` as the view of its order; returns when the order was created.
+#[tracing::instrument(level = "debug", skip_all, fields(order.id = %order.order_id))]
 pub async fn upsert(
     tx: &mut PgConnection,
     order: &Order,
