@@ -560,15 +560,7 @@ impl World {
     }
 
     fn facts(&self) -> Facts {
-        let lines = |items: &[contracts::LineItem]| {
-            items
-                .iter()
-                .map(|l| Line {
-                    sku: l.sku.clone(),
-                    quantity: i64::from(l.quantity),
-                })
-                .collect()
-        };
+        let lines = |items: &[contracts::LineItem]| items.iter().map(Line::from).collect();
         Facts {
             orders: self
                 .order_states

@@ -41,6 +41,15 @@ pub struct Line {
     pub quantity: i64,
 }
 
+impl From<&contracts::LineItem> for Line {
+    fn from(item: &contracts::LineItem) -> Self {
+        Self {
+            sku: item.sku.clone(),
+            quantity: i64::from(item.quantity),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Movement {
     Charge,

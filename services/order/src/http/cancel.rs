@@ -3,12 +3,10 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use service_kit::http::{ApiError, ErrorBody};
-use tracing::Instrument;
-use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use super::body::OrderBody;
-use super::{no_such_order, parse_order_id};
-use crate::app::{Cause, OrderService, join_saga};
+use super::{act_on_order, parse_order_id};
+use crate::app::OrderService;
 use crate::domain::Command;
 
 /// The customer cancels; refund and release follow.
@@ -26,15 +24,5 @@ pub async fn cancel(
     Path(id): Path<String>,
 ) -> Result<Json<OrderBody>, ApiError> {
     let order_id = parse_order_id(&id)?;
-    let span = join_saga(&service.pool, order_id, "order cancel").await?;
-    let cause = Cause {
-        causation_id: None,
-        trace: span.context(),
-    };
-    let executed = service
-        .run(order_id, Command::Cancel, &cause)
-        .instrument(span)
-        .await??;
-    let order = executed.order.ok_or_else(no_such_order)?;
-    Ok(Json(OrderBody::new(order, executed.correlation_id)))
+    act_on_order(&service, order_id, Command::Cancel, "order cancel").await
 }

@@ -50,6 +50,33 @@ fn parse_order_id(raw: &str) -> Result<contracts::OrderId, ApiError> {
         .map_err(|_| ApiError::bad_request("order_id", "not an order id (a UUID)"))
 }
 
+/// A user's command on an existing order (cancel, ship): in its own span joined to the
+/// saga's trace, answered with the order as it is after.
+async fn act_on_order(
+    service: &OrderService,
+    order_id: contracts::OrderId,
+    command: crate::domain::Command,
+    span_name: &'static str,
+) -> Result<axum::Json<body::OrderBody>, ApiError> {
+    use tracing::Instrument;
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+    let span = crate::app::join_saga(&service.pool, order_id, span_name).await?;
+    let cause = crate::app::Cause {
+        causation_id: None,
+        trace: span.context(),
+    };
+    let executed = service
+        .run(order_id, command, &cause)
+        .instrument(span)
+        .await??;
+    let order = executed.order.ok_or_else(no_such_order)?;
+    Ok(axum::Json(body::OrderBody::new(
+        order,
+        executed.correlation_id,
+    )))
+}
+
 /// 404 for an order id nobody placed.
 fn no_such_order() -> ApiError {
     ApiError::not_found("no such order")

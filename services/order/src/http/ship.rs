@@ -4,13 +4,11 @@ use axum::Json;
 use axum::extract::{Path, State};
 use serde::Deserialize;
 use service_kit::http::{ApiError, ErrorBody, JsonBody};
-use tracing::Instrument;
-use tracing_opentelemetry::OpenTelemetrySpanExt;
 use utoipa::ToSchema;
 
 use super::body::OrderBody;
-use super::{no_such_order, parse_order_id};
-use crate::app::{Cause, OrderService, join_saga};
+use super::{act_on_order, parse_order_id};
+use crate::app::OrderService;
 use crate::domain::Command;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -40,18 +38,8 @@ pub async fn ship(
     JsonBody(request): JsonBody<ShipOrder>,
 ) -> Result<Json<OrderBody>, ApiError> {
     let order_id = parse_order_id(&id)?;
-    let span = join_saga(&service.pool, order_id, "order ship").await?;
-    let cause = Cause {
-        causation_id: None,
-        trace: span.context(),
-    };
     let command = Command::Ship {
         tracking_number: request.tracking_number,
     };
-    let executed = service
-        .run(order_id, command, &cause)
-        .instrument(span)
-        .await??;
-    let order = executed.order.ok_or_else(no_such_order)?;
-    Ok(Json(OrderBody::new(order, executed.correlation_id)))
+    act_on_order(&service, order_id, command, "order ship").await
 }

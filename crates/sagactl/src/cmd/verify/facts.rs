@@ -112,11 +112,5 @@ async fn facts(orders: &PgPool, payments: &PgPool, inventory: &PgPool) -> anyhow
 }
 
 fn lines(items: &[LineItem]) -> Vec<Line> {
-    items
-        .iter()
-        .map(|l| Line {
-            sku: l.sku.clone(),
-            quantity: i64::from(l.quantity),
-        })
-        .collect()
+    items.iter().map(Line::from).collect()
 }
