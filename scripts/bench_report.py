@@ -4,6 +4,8 @@
   bench_report.py hops --jaeger URL --start-us S --end-us E [--limit N]   -> JSON
   bench_report.py cpu                                                    -> JSON
   bench_report.py cpu-per-saga BEFORE AFTER LOAD                         -> JSON
+  bench_report.py commits                                                -> JSON
+  bench_report.py idle CPU_BEFORE CPU_AFTER COMMITS_BEFORE COMMITS_AFTER SECONDS -> JSON
   bench_report.py render DIR                                             -> Markdown
 """
 
@@ -100,6 +102,35 @@ def cpu_per_saga(args):
     print(json.dumps(per_saga))
 
 
+# The databases the stack commits to (the services'; Kafka and Jaeger have none).
+DATABASES = ["orders", "payments", "inventory"]
+
+
+def commits(_args):
+    """Committed transactions so far (pg_stat_database.xact_commit), per service database."""
+    import subprocess
+    port = os.environ.get("POSTGRES_PORT", "5432")
+    names = ",".join(f"'{d}'" for d in DATABASES)
+    out = subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-p", port, "-U", "postgres", "-d", "postgres", "-tAF,", "-c",
+         f"SELECT datname, xact_commit FROM pg_stat_database WHERE datname IN ({names})"],
+        capture_output=True, text=True, check=True).stdout
+    json.dump({name: int(value) for name, value in
+               (line.split(",") for line in out.splitlines() if line.strip())}, sys.stdout)
+
+
+def idle(args):
+    """The idle stack: cores each process used, and commits per second, over SECONDS."""
+    cpu_before, cpu_after = json.load(open(args.cpu_before)), json.load(open(args.cpu_after))
+    commits_before, commits_after = json.load(open(args.commits_before)), json.load(open(args.commits_after))
+    seconds = float(args.seconds)
+    cores = {k: max(0.0, cpu_after.get(k, 0) - cpu_before.get(k, 0)) / seconds for k in cpu_after}
+    cores["total"] = sum(cores.values())
+    per_db = {k: (commits_after.get(k, 0) - commits_before.get(k, 0)) / seconds for k in commits_after}
+    print(json.dumps({"cores": cores, "commits_per_s": per_db,
+                      "commits_per_s_total": sum(per_db.values()), "seconds": seconds}))
+
+
 def read_lines(path):
     try:
         with open(path) as handle:
@@ -134,6 +165,18 @@ def render(args):
     w("```")
     w(meta["commands"].strip())
     w("```\n")
+
+    calibration = read_lines(f"{d}/calibration.jsonl")
+    if calibration:
+        w("## Calibration\n")
+        w("`pgbench` on the same PostgreSQL, before everything else: transactions of two "
+          "inserts each, per second. Compare runs of different days by this line, not by "
+          "their absolute figures.\n")
+        w("| clients | transactions/s |")
+        w("|---|---|")
+        for row in calibration:
+            w(f'| {row["clients"]} | {row["tps"]:,.0f} |')
+        w("")
 
     w("## (a) Outbox relay\n")
     runs = read_lines(f"{d}/outbox.jsonl")
@@ -194,6 +237,19 @@ def render(args):
           f'{row["start_ms_p95"]:.1f} | {row["duration_ms_p50"]:.2f} |')
     w("")
     cpu_table(d, modes, w)
+    idle_runs = read_lines(f"{d}/idle.jsonl")
+    if idle_runs:
+        w("## The idle stack\n")
+        w(f'No load, {idle_runs[0]["seconds"]:.0f} s after 10 s of rest, {len(idle_runs)} runs: '
+          "the cores each process keeps busy, and the transactions committed per second "
+          "in the services' databases (`pg_stat_database.xact_commit`).\n")
+        w("| process | cores |")
+        w("|---|---|")
+        for name in [n for n, _ in PROCESS_GROUPS] + ["total"]:
+            w(f"| {name} | {fmt(median_spread([r['cores'].get(name, 0) for r in idle_runs]), digits=3)} |")
+        w(f'\nCommits per second: {fmt(median_spread([r["commits_per_s_total"] for r in idle_runs]), digits=1)} '
+          "(" + ", ".join(f'{db} {statistics.median(r["commits_per_s"].get(db, 0) for r in idle_runs):.1f}'
+                          for db in DATABASES) + ").\n")
     notes = f"{d}/notes.md"
     try:
         w(open(notes).read())
@@ -234,10 +290,15 @@ def main():
     c.add_argument("before")
     c.add_argument("after")
     c.add_argument("load")
+    sub.add_parser("commits")
+    i = sub.add_parser("idle")
+    for name in ["cpu_before", "cpu_after", "commits_before", "commits_after", "seconds"]:
+        i.add_argument(name)
     r = sub.add_parser("render")
     r.add_argument("dir")
     args = parser.parse_args()
-    {"hops": hops, "cpu": cpu, "cpu-per-saga": cpu_per_saga, "render": render}[args.cmd](args)
+    {"hops": hops, "cpu": cpu, "cpu-per-saga": cpu_per_saga, "commits": commits, "idle": idle,
+     "render": render}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -39,8 +39,13 @@ use rows::{Row, mark, message_headers, publish_span};
 pub struct RelayConfig {
     /// Rows read and produced per step.
     pub batch_size: i64,
-    /// The fallback poll when no in-process wake-up comes (at most 100 ms).
+    /// The fallback poll when no in-process wake-up comes (at most 100 ms), for rows
+    /// another process committed; also how often a busy pipeline reads from the start.
     pub poll_interval: Duration,
+    /// The poll slows down, doubling after each poll that found nothing, to this; any
+    /// wake-up or row found brings it back to `poll_interval`. An idle stack then reads
+    /// each outbox once a second instead of ten times.
+    pub idle_poll_max: Duration,
     /// Schema of the `outbox` table; part of the leader lock's key.
     pub schema: String,
     /// Test only: produce every row twice, to prove the consumers' dedup.
@@ -55,6 +60,7 @@ impl Default for RelayConfig {
         Self {
             batch_size: 1000,
             poll_interval: Duration::from_millis(100),
+            idle_poll_max: Duration::from_secs(1),
             schema: "public".to_owned(),
             publish_twice: false,
             topic_prefix: String::new(),
@@ -329,12 +335,22 @@ impl Relay {
         // another relay leads.
         let mut resume_at = tokio::time::Instant::now();
         let mut read_now = true;
+        // The fallback poll's period now, and whether the poll (not a wake-up) woke us.
+        let mut poll = self.config.poll_interval;
+        let mut polled = false;
         loop {
             let resumed = tokio::time::Instant::now() >= resume_at;
             if read_now && resumed && pipeline.len() < MAX_IN_FLIGHT {
                 read_now = false;
                 match self.fill(&mut pipeline).await {
-                    Ok(Fill::Launched { full }) => read_now = full,
+                    Ok(Fill::Launched { full }) => {
+                        read_now = full;
+                        poll = self.config.poll_interval;
+                    }
+                    Ok(Fill::Empty) if polled && pipeline.is_empty() => {
+                        poll = (poll * 2)
+                            .min(self.config.idle_poll_max.max(self.config.poll_interval));
+                    }
                     Ok(Fill::Empty) => {}
                     Ok(Fill::NotLeader) => resume_at = later(Duration::from_secs(1)),
                     Err(err) => {
@@ -348,8 +364,9 @@ impl Relay {
             let poll_at = if read_now && pipeline.len() < MAX_IN_FLIGHT {
                 resume_at
             } else {
-                resume_at.max(later(self.config.poll_interval))
+                resume_at.max(later(poll))
             };
+            polled = false;
             let overdue_at = pipeline.front().map(|b| b.launched + REPORTS_OVERDUE);
             let oldest = async {
                 match pipeline.front_mut() {
@@ -381,8 +398,14 @@ impl Relay {
                     self.producer.rebuild("an outbox batch's delivery reports are overdue");
                     read_now = true;
                 }
-                () = self.wakeup.notified() => read_now = true,
-                () = tokio::time::sleep_until(poll_at) => read_now = true,
+                () = self.wakeup.notified() => {
+                    read_now = true;
+                    poll = self.config.poll_interval;
+                }
+                () = tokio::time::sleep_until(poll_at) => {
+                    read_now = true;
+                    polled = true;
+                }
             }
         }
         self.leadership.release().await;

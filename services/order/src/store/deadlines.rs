@@ -47,13 +47,27 @@ pub async fn due(
     Ok(ids.into_iter().map(OrderId).collect())
 }
 
-/// Pending sagas and the age of the oldest, for the metrics.
+/// The pending sagas: how many, how old the oldest is, and when the next deadline is due.
+#[derive(Debug, Clone, Copy)]
+pub struct Pending {
+    pub count: i64,
+    pub oldest_age_seconds: f64,
+    pub next_due: Option<DateTime<Utc>>,
+}
+
+/// The pending sagas, in one statement.
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn pending(pool: &PgPool, now: DateTime<Utc>) -> Result<(i64, f64), sqlx::Error> {
-    let (count, oldest): (i64, Option<DateTime<Utc>>) =
-        sqlx::query_as("SELECT count(*), min(v.created_at) FROM saga_deadlines d JOIN order_view v USING (order_id)")
-            .fetch_one(pool)
-            .await?;
-    let age = oldest.map_or(0.0, |t| (now - t).num_milliseconds() as f64 / 1000.0);
-    Ok((count, age))
+pub async fn pending(pool: &PgPool, now: DateTime<Utc>) -> Result<Pending, sqlx::Error> {
+    let (count, oldest, next_due): (i64, Option<DateTime<Utc>>, Option<DateTime<Utc>>) =
+        sqlx::query_as(
+            "SELECT count(*), min(v.created_at), min(d.due_at)
+             FROM saga_deadlines d JOIN order_view v USING (order_id)",
+        )
+        .fetch_one(pool)
+        .await?;
+    Ok(Pending {
+        count,
+        oldest_age_seconds: oldest.map_or(0.0, |t| (now - t).num_milliseconds() as f64 / 1000.0),
+        next_due,
+    })
 }
