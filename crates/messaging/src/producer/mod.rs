@@ -1,12 +1,16 @@
 //! The producer every service, tool and test uses to put events on Kafka.
 
+mod client;
+
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use rdkafka::error::KafkaError;
 use rdkafka::message::OwnedHeaders;
-use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
 use rdkafka::types::RDKafkaErrorCode;
+use tokio::sync::oneshot;
+
+use client::{Client as KafkaClient, Report};
 
 use crate::KafkaConfig;
 
@@ -32,7 +36,7 @@ pub struct Delivered {
 /// A message handed to the client, awaiting its delivery report.
 pub struct PendingDelivery {
     topic: String,
-    future: DeliveryFuture,
+    report: oneshot::Receiver<Report>,
     /// The producer, and which of its clients took the message.
     producer: EventProducer,
     generation: u64,
@@ -48,12 +52,9 @@ impl std::fmt::Debug for PendingDelivery {
 
 impl PendingDelivery {
     pub async fn delivered(self) -> Result<Delivered, ProduceError> {
-        match self.future.await {
-            Ok(Ok(delivery)) => Ok(Delivered {
-                partition: delivery.partition,
-                offset: delivery.offset,
-            }),
-            Ok(Err((source, _))) => {
+        match self.report.await {
+            Ok(Ok((partition, offset))) => Ok(Delivered { partition, offset }),
+            Ok(Err(source)) => {
                 self.producer.after_failure(self.generation, &source);
                 Err(ProduceError::Delivery {
                     topic: self.topic,
@@ -104,7 +105,7 @@ pub struct EventProducer {
 /// client that had it, once, however many of its messages report it.
 struct Client {
     generation: u64,
-    producer: FutureProducer,
+    producer: KafkaClient,
 }
 
 impl std::fmt::Debug for EventProducer {
@@ -127,7 +128,7 @@ impl EventProducer {
         for (key, value) in overrides {
             config.set(*key, *value);
         }
-        let producer = config.create().map_err(ProduceError::Create)?;
+        let producer = KafkaClient::create(&config).map_err(ProduceError::Create)?;
         Ok(Self {
             config,
             inner: Arc::new(RwLock::new(Client {
@@ -137,7 +138,7 @@ impl EventProducer {
         })
     }
 
-    fn current(&self) -> (u64, FutureProducer) {
+    fn current(&self) -> (u64, KafkaClient) {
         let client = self.inner.read().unwrap_or_else(|e| e.into_inner());
         (client.generation, client.producer.clone())
     }
@@ -146,7 +147,7 @@ impl EventProducer {
     /// longer deliver (fatal, or a message timed out) and it is still the current one.
     fn after_failure(&self, generation: u64, err: &KafkaError) {
         let (current, producer) = self.current();
-        let why = match (producer.client().fatal_error(), err.rdkafka_error_code()) {
+        let why = match (producer.native().fatal_error(), err.rdkafka_error_code()) {
             (Some((code, reason)), _) => format!("fatal error {code:?}: {reason}"),
             (None, Some(RDKafkaErrorCode::MessageTimedOut)) => "a message timed out".to_owned(),
             _ => return,
@@ -172,7 +173,7 @@ impl EventProducer {
         // It heals itself: a WARN. A rebuild that fails is an ERROR.
         tracing::warn!(why, "Rebuilding the Kafka producer.");
         metrics::counter!("producer_rebuilds_total").increment(1);
-        match self.config.create() {
+        match KafkaClient::create(&self.config) {
             Ok(fresh) => {
                 inner.generation += 1;
                 inner.producer = fresh;
@@ -183,7 +184,8 @@ impl EventProducer {
         }
     }
 
-    /// Publishes bytes as they are: for relays, DLQ copies and replays.
+    /// Publishes bytes as they are, and waits for the delivery report: for DLQ copies,
+    /// replays and tools.
     pub async fn send_raw(
         &self,
         topic: &str,
@@ -191,23 +193,10 @@ impl EventProducer {
         payload: &[u8],
         headers: OwnedHeaders,
     ) -> Result<Delivered, ProduceError> {
-        let record = FutureRecord::to(topic)
-            .key(key)
-            .payload(payload)
-            .headers(headers);
-        let (generation, producer) = self.current();
-        let sent = producer.send(record, Duration::from_secs(0)).await;
-        sent.map(|delivery| Delivered {
-            partition: delivery.partition,
-            offset: delivery.offset,
-        })
-        .map_err(|(source, _)| {
-            self.after_failure(generation, &source);
-            ProduceError::Delivery {
-                topic: topic.to_owned(),
-                source,
-            }
-        })
+        self.enqueue_raw(topic, key, payload, headers)
+            .await?
+            .delivered()
+            .await
     }
 
     /// Hands one message to the client at once, in call order, and returns the future
@@ -219,25 +208,21 @@ impl EventProducer {
         topic: &str,
         key: &[u8],
         payload: &[u8],
-        headers: OwnedHeaders,
+        mut headers: OwnedHeaders,
     ) -> Result<PendingDelivery, ProduceError> {
-        let mut record = FutureRecord::to(topic)
-            .key(key)
-            .payload(payload)
-            .headers(headers);
         let (generation, producer) = self.current();
         loop {
-            match producer.send_result(record) {
-                Ok(future) => {
+            match producer.send(topic, key, payload, headers) {
+                Ok(report) => {
                     return Ok(PendingDelivery {
                         topic: topic.to_owned(),
-                        future,
+                        report,
                         producer: self.clone(),
                         generation,
                     });
                 }
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), returned)) => {
-                    record = returned;
+                    headers = returned;
                     tokio::time::sleep(Duration::from_millis(2)).await;
                 }
                 Err((source, _)) => {
