@@ -61,7 +61,7 @@ pub async fn pending(pool: &PgPool, now: DateTime<Utc>) -> Result<Pending, sqlx:
     let (count, oldest, next_due): (i64, Option<DateTime<Utc>>, Option<DateTime<Utc>>) =
         sqlx::query_as(
             "SELECT count(*), min(v.created_at), min(d.due_at)
-             FROM saga_deadlines d JOIN order_view v USING (order_id)",
+             FROM saga_deadlines d LEFT JOIN order_view v USING (order_id)",
         )
         .fetch_one(pool)
         .await?;
