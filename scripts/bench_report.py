@@ -5,6 +5,7 @@
   bench_report.py cpu                                                    -> JSON
   bench_report.py cpu-per-saga BEFORE AFTER LOAD                         -> JSON
   bench_report.py commits                                                -> JSON
+  bench_report.py requests                                               -> JSON
   bench_report.py idle CPU_BEFORE CPU_AFTER COMMITS_BEFORE COMMITS_AFTER SECONDS -> JSON
   bench_report.py render DIR                                             -> Markdown
 """
@@ -64,8 +65,13 @@ def hops(args):
     json.dump({"traces": len(traces), "hops": rows}, sys.stdout)
 
 
-# The processes of the stack, by a word of their command line; first match wins.
-PROCESS_GROUPS = [
+# The processes of the stack, by a word of their command line; first match wins (the
+# peers first: their command lines may name a postgres:// URL).
+PEER_GROUPS = [
+    ("dbos", "saga-peer-dbos"), ("restate-server", "restate-server"),
+    ("restate-handler", "saga-peer-restate"),
+]
+PROCESS_GROUPS = PEER_GROUPS + [
     ("postgres", "postgres"), ("kafka", "kafka"), ("order-service", "order-service"),
     ("payment-service", "payment-service"), ("inventory-service", "inventory-service"),
     ("jaeger", "jaeger"),
@@ -104,22 +110,45 @@ def cpu_per_saga(args):
         # idle stack's ~4/s are not subtracted: a few hundredths of a commit per saga).
         commits_before, commits_after = (json.load(open(path)) for path in args.commits)
         per_saga["commits"] = sum(commits_after.get(db, 0) - commits_before.get(db, 0)
-                                  for db in DATABASES) / completed
+                                  for db in commits_after) / completed
+    if args.requests:
+        before, after = (json.load(open(path)) for path in args.requests)
+        delta = {k: after.get(k, 0) - before.get(k, 0) for k in after}
+        # FetchConsumer and FetchFollower are parts of Fetch, not requests of their own.
+        total = sum(v for k, v in delta.items() if k not in ("FetchConsumer", "FetchFollower"))
+        per_saga["requests"] = {"all": total / completed,
+                                "produce": delta.get("Produce", 0) / completed,
+                                "fetch": delta.get("Fetch", 0) / completed}
     print(json.dumps(per_saga))
 
 
-# The databases the stack commits to (the services'; Kafka and Jaeger have none).
+def requests(_args):
+    """Requests the Kafka broker served so far, by type (its JMX RequestMetrics, read by
+    scripts/kafka/BrokerRequests.java attached to the broker's JVM)."""
+    import subprocess
+    pids = [pid for pid in filter(str.isdigit, os.listdir("/proc"))
+            if b"kafka.Kafka" in open(f"/proc/{pid}/cmdline", "rb").read()]
+    if not pids:
+        json.dump({}, sys.stdout)
+        return
+    tool = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kafka", "BrokerRequests.java")
+    out = subprocess.run(["java", tool, pids[0]], capture_output=True, text=True, check=True).stdout
+    sys.stdout.write(out.strip())
+
+
+# The databases our stack commits to (Kafka and Jaeger have none); a peer's are all
+# others but PostgreSQL's own.
 DATABASES = ["orders", "payments", "inventory"]
 
 
 def commits(_args):
-    """Committed transactions so far (pg_stat_database.xact_commit), per service database."""
+    """Committed transactions so far (pg_stat_database.xact_commit), per database."""
     import subprocess
     port = os.environ.get("POSTGRES_PORT", "5432")
-    names = ",".join(f"'{d}'" for d in DATABASES)
     out = subprocess.run(
         ["psql", "-h", "127.0.0.1", "-p", port, "-U", "postgres", "-d", "postgres", "-tAF,", "-c",
-         f"SELECT datname, xact_commit FROM pg_stat_database WHERE datname IN ({names})"],
+         "SELECT datname, xact_commit FROM pg_stat_database WHERE datname IS NOT NULL "
+         "AND datname NOT IN ('postgres', 'template0', 'template1', 'bench_calibration')"],
         capture_output=True, text=True, check=True).stdout
     json.dump({name: int(value) for name, value in
                (line.split(",") for line in out.splitlines() if line.strip())}, sys.stdout)
@@ -251,11 +280,13 @@ def render(args):
           "in the services' databases (`pg_stat_database.xact_commit`).\n")
         w("| process | cores |")
         w("|---|---|")
-        for name in [n for n, _ in PROCESS_GROUPS] + ["total"]:
+        for name in [n for n, _ in PROCESS_GROUPS if (n, _) not in PEER_GROUPS] + ["total"]:
             w(f"| {name} | {fmt(median_spread([r['cores'].get(name, 0) for r in idle_runs]), digits=3)} |")
         w(f'\nCommits per second: {fmt(median_spread([r["commits_per_s_total"] for r in idle_runs]), digits=1)} '
           "(" + ", ".join(f'{db} {statistics.median(r["commits_per_s"].get(db, 0) for r in idle_runs):.1f}'
                           for db in DATABASES) + ").\n")
+    import bench_peers
+    bench_peers.render(d, meta, w, helpers=(read_lines, median_spread, fmt, PROCESS_GROUPS))
     notes = f"{d}/notes.md"
     try:
         w(open(notes).read())
@@ -277,13 +308,19 @@ def cpu_table(d, modes, w):
       "1,000 sagas/s leaves 2 ms per saga for everything.\n")
     w("| process | " + " | ".join(label for label, _ in columns) + " |")
     w("|---|" + "---|" * len(columns))
-    for name in [n for n, _ in PROCESS_GROUPS] + ["total"]:
+    for name in [n for n, _ in PROCESS_GROUPS if (n, _) not in PEER_GROUPS] + ["total"]:
         cells = [fmt(median_spread([r.get(name, 0) for r in runs]), digits=2) for _, runs in columns]
         w(f"| {name} | " + " | ".join(cells) + " |")
     if any("commits" in r for _, runs in columns for r in runs):
         cells = [fmt(median_spread([r["commits"] for r in runs if "commits" in r]), digits=1)
                  for _, runs in columns]
-        w("| PostgreSQL commits per saga (services' databases) | " + " | ".join(cells) + " |")
+        w("| PostgreSQL commits per saga | " + " | ".join(cells) + " |")
+    for key, label in [("all", "Kafka requests per saga, all"), ("produce", "of which Produce"),
+                       ("fetch", "of which Fetch")]:
+        if any("requests" in r for _, runs in columns for r in runs):
+            cells = [fmt(median_spread([r["requests"][key] for r in runs if "requests" in r]), digits=1)
+                     for _, runs in columns]
+            w(f"| {label} | " + " | ".join(cells) + " |")
     w("")
 
 
@@ -301,15 +338,17 @@ def main():
     c.add_argument("after")
     c.add_argument("load")
     c.add_argument("--commits", nargs=2, metavar=("BEFORE", "AFTER"))
+    c.add_argument("--requests", nargs=2, metavar=("BEFORE", "AFTER"))
     sub.add_parser("commits")
+    sub.add_parser("requests")
     i = sub.add_parser("idle")
     for name in ["cpu_before", "cpu_after", "commits_before", "commits_after", "seconds"]:
         i.add_argument(name)
     r = sub.add_parser("render")
     r.add_argument("dir")
     args = parser.parse_args()
-    {"hops": hops, "cpu": cpu, "cpu-per-saga": cpu_per_saga, "commits": commits, "idle": idle,
-     "render": render}[args.cmd](args)
+    {"hops": hops, "cpu": cpu, "cpu-per-saga": cpu_per_saga, "commits": commits,
+     "requests": requests, "idle": idle, "render": render}[args.cmd](args)
 
 
 if __name__ == "__main__":

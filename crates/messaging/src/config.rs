@@ -77,7 +77,10 @@ impl KafkaConfig {
             .set("heartbeat.interval.ms", "2000")
             // A subscribed topic created after start-up is picked up in seconds, not
             // at librdkafka's default five-minute metadata refresh.
-            .set("topic.metadata.refresh.interval.ms", "5000");
+            .set("topic.metadata.refresh.interval.ms", "5000")
+            // The client's own statistics give the `consumer_lag` gauge (see
+            // `SagaConsumerContext::stats`) at no cost to the broker.
+            .set("statistics.interval.ms", "10000");
         config
     }
 }

@@ -1,17 +1,13 @@
-//! What the runtime tells about its messages: the consume span of each, the skip log,
-//! the handled counters and the consumer lag.
+//! What the runtime tells about its messages: the consume span of each, the skip log
+//! and the handled counters.
 
 use std::collections::HashSet;
 use std::sync::Mutex;
-use std::time::Duration;
 
 use rdkafka::Message;
-use rdkafka::Offset;
-use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::OwnedMessage;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-use super::context::SagaConsumerContext;
 use super::{Envelope, Outcome};
 use crate::headers::extract_context;
 
@@ -99,35 +95,4 @@ impl SkipLog {
         }
         metrics::counter!("messages_skipped_total").increment(1);
     }
-}
-
-/// Measures the group's lag off the loop (a watermark round trip per partition) and
-/// sets `consumer_lag`.
-pub(super) fn measure_lag(
-    consumer: std::sync::Arc<StreamConsumer<SagaConsumerContext>>,
-    group: String,
-) {
-    tokio::task::spawn_blocking(move || match lag(&consumer) {
-        Ok(lag) => metrics::gauge!("consumer_lag", "group" => group).set(lag as f64),
-        Err(err) => tracing::debug!(error = %err, "Measuring consumer lag failed."),
-    });
-}
-
-/// Messages between this member's positions and the high watermarks of its partitions.
-fn lag(consumer: &StreamConsumer<SagaConsumerContext>) -> rdkafka::error::KafkaResult<i64> {
-    let positions = consumer.position()?;
-    let mut total = 0;
-    for element in positions.elements() {
-        let (low, high) = consumer.fetch_watermarks(
-            element.topic(),
-            element.partition(),
-            Duration::from_secs(2),
-        )?;
-        let position = match element.offset() {
-            Offset::Offset(position) => position,
-            _ => low,
-        };
-        total += (high - position).max(0);
-    }
-    Ok(total)
 }

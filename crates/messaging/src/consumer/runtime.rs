@@ -5,7 +5,7 @@
 //! partitions (`outage`); a message given up on is copied to the DLQ (`dead_letter`).
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::Utc;
 use futures_util::FutureExt;
@@ -40,12 +40,8 @@ pub struct ConsumerRuntime<H: Handler> {
     outage: OutageGate,
     retry: RetryPolicy,
     dead_letters: DeadLetterer,
-    last_lag: Instant,
     subscriptions: Vec<String>,
 }
-
-/// How often consumer lag is measured (a watermark round trip per partition).
-const LAG_EVERY: Duration = Duration::from_secs(10);
 
 impl<H: Handler> std::fmt::Debug for ConsumerRuntime<H> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -74,6 +70,7 @@ impl<H: Handler> ConsumerRuntime<H> {
         let health = ConsumerHealth::default();
         let context = SagaConsumerContext {
             paused: Arc::clone(&health.paused),
+            group: config.group.clone(),
         };
         let consumer: StreamConsumer<SagaConsumerContext> = client.create_with_context(context)?;
         let subscriptions = config.subscriptions(kafka);
@@ -95,7 +92,6 @@ impl<H: Handler> ConsumerRuntime<H> {
             config,
             consumer: Arc::new(consumer),
             health,
-            last_lag: Instant::now(),
             subscriptions,
         })
     }
@@ -288,12 +284,8 @@ impl<H: Handler> ConsumerRuntime<H> {
         self.work.handler.committed();
     }
 
-    /// Once a second: measure lag now and then; resume after an outage's backoff.
+    /// Once a second: resume after an outage's backoff.
     fn on_tick(&mut self) {
-        if self.last_lag.elapsed() >= LAG_EVERY {
-            self.last_lag = Instant::now();
-            observe::measure_lag(Arc::clone(&self.consumer), self.config.group.clone());
-        }
         self.outage.tick(&self.consumer);
     }
 }
