@@ -27,8 +27,8 @@ def side_by_side(d, stacks, w, read_lines, median_spread, fmt, process_groups):
     w("The same saga (charge, reserve, confirm; refund on a stock-out; a customer's cancel "
       "refunds and releases) with the same load customers, SKUs and outcome mix, driven by "
       "the same `sagactl load`, on each stack in turn and never two at once: ours with its "
-      "Kafka and Jaeger, or a peer of `bench/peers/` with our services, Kafka and Jaeger "
-      "stopped (see `bench/peers/README.md` for what each peer does and does not do). "
+      "Kafka and Jaeger, or a peer of `bench/peers/` with our services and Jaeger stopped "
+      "and Kafka frozen (see `bench/peers/README.md` for what each peer does and does not do). "
       "Latency is from the request that starts a saga to the moment its outcome is durable "
       "and visible: for us the terminal event on `order-events`, for a peer its answer. Each "
       "stack gets an unmeasured warm-up load first; the stacks alternate run by run.\n")
@@ -46,8 +46,8 @@ def side_by_side(d, stacks, w, read_lines, median_spread, fmt, process_groups):
             fmt(median_spread([r["p99_ms"] for r in lat]), digits=1),
             fmt(median_spread([r["total"] for r in lat_cpu]), digits=2),
             fmt(median_spread([100 * b for b in busy(lat_cpu, lat)]), unit="%"),
-            fmt(median_spread([r["commits"] for r in sat_cpu if "commits" in r]), digits=1),
-            fmt(median_spread([r["commits"] for r in lat_cpu if "commits" in r]), digits=1),
+            fmt(median_spread([r["commits"] for r in sat_cpu if r.get("commits")]), digits=1),
+            fmt(median_spread([r["commits"] for r in lat_cpu if r.get("commits")]), digits=1),
         ]
         w(f'| {s["label"]} | ' + " | ".join(cells) + " |")
     unfinished = sum(r.get("unfinished", 0) + r.get("failed_posts", 0)

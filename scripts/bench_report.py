@@ -126,13 +126,22 @@ def requests(_args):
     """Requests the Kafka broker served so far, by type (its JMX RequestMetrics, read by
     scripts/kafka/BrokerRequests.java attached to the broker's JVM)."""
     import subprocess
-    pids = [pid for pid in filter(str.isdigit, os.listdir("/proc"))
-            if b"kafka.Kafka" in open(f"/proc/{pid}/cmdline", "rb").read()]
+    def running_broker(pid):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                if b"kafka.Kafka" not in handle.read():
+                    return False
+            with open(f"/proc/{pid}/stat") as handle:
+                return handle.read().rsplit(")", 1)[1].split()[0] != "T"  # not frozen
+        except OSError:
+            return False
+    pids = [pid for pid in filter(str.isdigit, os.listdir("/proc")) if running_broker(pid)]
     if not pids:
         json.dump({}, sys.stdout)
         return
     tool = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kafka", "BrokerRequests.java")
-    out = subprocess.run(["java", tool, pids[0]], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(["java", tool, pids[0]], capture_output=True, text=True, check=True,
+                         timeout=120).stdout
     sys.stdout.write(out.strip())
 
 
