@@ -9,10 +9,7 @@
 //!
 //! The running relay ([`Relay::run`]) is a pipeline of up to [`MAX_IN_FLIGHT`] batches:
 //! a wake-up reads and produces new rows at once, even while earlier batches still
-//! wait for their reports. A delivered batch is marked by the next read, in the same
-//! statement (at the latest the next poll, 100 ms after a batch): at 100 orders/s a
-//! batch is one row, and a mark of its own was a statement and a commit per event.
-//! A mark lost in a crash only publishes its rows again.
+//! wait for their reports, and batches are marked in the order they were produced.
 //! A read takes the rows after the newest one in flight, an index range scan; when the
 //! pipeline is empty, and at least once per poll interval, it reads from the start of
 //! the outbox instead, skipping what is in flight, so that a row whose transaction
@@ -34,7 +31,6 @@ use crate::Wakeup;
 use crate::leader::Leadership;
 
 mod rows;
-mod run;
 
 use rows::{Row, mark, message_headers, publish_span};
 
@@ -113,15 +109,6 @@ struct InFlight {
     reports: Pin<Box<dyn Future<Output = Reports> + Send>>,
 }
 
-/// When a delivered batch is marked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Marks {
-    /// Before the step returns: what `relay_once` and `drain` promise their callers.
-    Now,
-    /// By the next read, in the same statement.
-    WithNextRead,
-}
-
 /// What one read of the outbox found.
 enum Fill {
     /// A batch was produced; `full` when it had `batch_size` rows (more may wait).
@@ -141,8 +128,6 @@ pub struct Relay {
     config: RelayConfig,
     /// When the last read from the start of the outbox was.
     caught_up: Instant,
-    /// Delivered rows not marked yet: the next read marks them (and skips them).
-    unmarked: Vec<i64>,
 }
 
 impl Relay {
@@ -161,7 +146,6 @@ impl Relay {
             wakeup,
             config,
             caught_up: Instant::now(),
-            unmarked: Vec::new(),
         }
     }
 
@@ -175,7 +159,7 @@ impl Relay {
         }
         let batch = pipeline.pop_front().expect("a batch was launched");
         let reports = batch.reports.await;
-        self.settle(reports, Marks::Now).await
+        self.settle(reports).await
     }
 
     /// Publishes until the outbox is empty, through the same pipeline as [`Relay::run`].
@@ -195,7 +179,7 @@ impl Relay {
                 break;
             };
             let reports = batch.reports.await;
-            match self.settle(reports, Marks::Now).await? {
+            match self.settle(reports).await? {
                 RelayStep::Published { rows, parked: p } => {
                     total += rows;
                     parked += p;
@@ -242,56 +226,28 @@ impl Relay {
     }
 
     /// Unpublished rows after `after` and not in `in_flight`, in id order, read on the
-    /// leader's session, which marks the delivered rows not marked yet in the same
-    /// statement (its read does not see that update, so it skips them too). A read
-    /// that skips ids is not a prepared statement: planned for its own values,
-    /// PostgreSQL hashes the ids, where a cached generic plan would compare each row
-    /// with every one of them.
+    /// leader's session. A read that skips in-flight ids is not a prepared statement:
+    /// planned for its own values, PostgreSQL hashes the ids, where a cached generic
+    /// plan would compare each row with every one of them.
     async fn fetch(&mut self, after: i64, in_flight: &[i64]) -> Result<Vec<Row>, RelayError> {
         let Some(session) = self.leadership.session() else {
             return Ok(Vec::new());
         };
         let rows = sqlx::query_as(
-            "WITH marked AS (UPDATE outbox SET published_at = now() WHERE id = ANY($4))
-             SELECT id, topic, key, event_type, payload::text AS payload, headers FROM outbox
-             WHERE published_at IS NULL AND failed_at IS NULL AND id > $2
-               AND id <> ALL($3) AND id <> ALL($4)
+            "SELECT id, topic, key, event_type, payload::text AS payload, headers FROM outbox
+             WHERE published_at IS NULL AND failed_at IS NULL AND id > $2 AND id <> ALL($3)
              ORDER BY id LIMIT $1",
         )
         .bind(self.config.batch_size)
         .bind(after)
         .bind(in_flight)
-        .bind(&self.unmarked)
-        .persistent(in_flight.is_empty() && self.unmarked.is_empty())
+        .persistent(in_flight.is_empty())
         .fetch_all(session)
         .await;
-        match rows {
-            Ok(rows) => {
-                metrics::counter!("outbox_published_total").increment(self.unmarked.len() as u64);
-                self.unmarked.clear();
-                Ok(rows)
-            }
-            Err(err) => {
-                self.leadership.lose();
-                Err(err.into())
-            }
-        }
-    }
-
-    /// Marks the delivered rows not marked yet, in a statement of their own.
-    async fn mark_now(&mut self) -> Result<(), RelayError> {
-        if self.unmarked.is_empty() {
-            return Ok(());
-        }
-        let Some(session) = self.leadership.session() else {
-            return Ok(());
-        };
-        if let Err(err) = mark(session, &self.unmarked, &[]).await {
+        rows.map_err(|err| {
             self.leadership.lose();
-            return Err(err.into());
-        }
-        self.unmarked.clear();
-        Ok(())
+            err.into()
+        })
     }
 
     /// Hands every row to the producer, in id order, each under its publish span.
@@ -332,10 +288,9 @@ impl Relay {
         }
     }
 
-    /// Marks a batch by its reports: the delivered prefix published (now, or by the
-    /// next read), what is refused for good parked, nothing from the first other
-    /// failure on.
-    async fn settle(&mut self, reports: Reports, marks: Marks) -> Result<RelayStep, RelayError> {
+    /// Marks a batch by its reports: the delivered prefix published, what is refused
+    /// for good parked, nothing from the first other failure on.
+    async fn settle(&mut self, reports: Reports) -> Result<RelayStep, RelayError> {
         let rows = reports.len();
         let mut published = Vec::with_capacity(rows);
         let mut parked = Vec::new();
@@ -356,23 +311,124 @@ impl Relay {
         let Some(session) = self.leadership.session() else {
             return Ok(RelayStep::NotLeader);
         };
-        if !parked.is_empty()
-            && let Err(err) = mark(session, &[], &parked).await
-        {
+        if let Err(err) = mark(session, &published, &parked).await {
             self.leadership.lose();
             return Err(err.into());
-        }
-        let delivered = published.len();
-        self.unmarked.extend(published);
-        if marks == Marks::Now {
-            self.mark_now().await?;
         }
         if let Some(err) = stopped {
             return Err(err);
         }
         Ok(RelayStep::Published {
-            rows: delivered + parked.len(),
+            rows: published.len() + parked.len(),
             parked: parked.len(),
         })
+    }
+
+    /// Publishes until `shutdown` resolves, then hands leadership over. A wake-up or
+    /// the poll reads new rows at once while earlier batches wait for their reports;
+    /// the oldest batch is marked as soon as its reports are in.
+    pub async fn run(mut self, shutdown: impl std::future::Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        let mut pipeline: VecDeque<InFlight> = VecDeque::new();
+        let mut backoff = Duration::from_millis(100);
+        // No read before this, whatever wakes the relay: after a failure, or while
+        // another relay leads.
+        let mut resume_at = tokio::time::Instant::now();
+        let mut read_now = true;
+        // The fallback poll's period now, and whether the poll (not a wake-up) woke us.
+        let mut poll = self.config.poll_interval;
+        let mut polled = false;
+        loop {
+            let resumed = tokio::time::Instant::now() >= resume_at;
+            if read_now && resumed && pipeline.len() < MAX_IN_FLIGHT {
+                read_now = false;
+                match self.fill(&mut pipeline).await {
+                    Ok(Fill::Launched { full }) => {
+                        read_now = full;
+                        poll = self.config.poll_interval;
+                    }
+                    Ok(Fill::Empty) if polled && pipeline.is_empty() => {
+                        poll = (poll * 2)
+                            .min(self.config.idle_poll_max.max(self.config.poll_interval));
+                    }
+                    Ok(Fill::Empty) => {}
+                    Ok(Fill::NotLeader) => resume_at = later(Duration::from_secs(1)),
+                    Err(err) => {
+                        // What is in flight is read and produced again afterwards.
+                        pipeline.clear();
+                        resume_at = later(self.failed(&err, &mut backoff));
+                    }
+                }
+            }
+            // Read again at once when a full batch left more behind and there is room.
+            let poll_at = if read_now && pipeline.len() < MAX_IN_FLIGHT {
+                resume_at
+            } else {
+                resume_at.max(later(poll))
+            };
+            polled = false;
+            let overdue_at = pipeline.front().map(|b| b.launched + REPORTS_OVERDUE);
+            let oldest = async {
+                match pipeline.front_mut() {
+                    Some(batch) => (&mut batch.reports).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                biased;
+                () = &mut shutdown => break,
+                reports = oldest => {
+                    pipeline.pop_front();
+                    match self.settle(reports).await {
+                        Ok(RelayStep::NotLeader) => {
+                            pipeline.clear();
+                            resume_at = later(Duration::from_secs(1));
+                        }
+                        // Rows that committed meanwhile woke the relay (or the poll
+                        // finds them): no read on the off chance.
+                        Ok(_) => backoff = Duration::from_millis(100),
+                        Err(err) => {
+                            pipeline.clear();
+                            resume_at = later(self.failed(&err, &mut backoff));
+                        }
+                    }
+                }
+                () = sleep_until_some(overdue_at) => {
+                    pipeline.clear();
+                    self.producer.rebuild("an outbox batch's delivery reports are overdue");
+                    read_now = true;
+                }
+                () = self.wakeup.notified() => {
+                    read_now = true;
+                    poll = self.config.poll_interval;
+                }
+                () = tokio::time::sleep_until(poll_at) => {
+                    read_now = true;
+                    polled = true;
+                }
+            }
+        }
+        self.leadership.release().await;
+    }
+
+    /// Logs a failed step; returns how long to wait before the next.
+    fn failed(&self, err: &RelayError, backoff: &mut Duration) -> Duration {
+        tracing::warn!(error = %err, retry_in_ms = backoff.as_millis() as u64, "Outbox relay step failed; retrying.");
+        metrics::counter!("outbox_relay_errors_total").increment(1);
+        let wait = *backoff;
+        *backoff = (*backoff * 2).min(Duration::from_secs(30));
+        wait
+    }
+}
+
+fn later(wait: Duration) -> tokio::time::Instant {
+    tokio::time::Instant::now() + wait
+}
+
+/// Sleeps until `at`; never wakes for `None`.
+async fn sleep_until_some(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
