@@ -13,6 +13,24 @@ def render(d, meta, w, helpers):
     goals(d, meta, stacks, w, read_lines, median_spread)
 
 
+def median_or_none(values):
+    return statistics.median(values) if values else None
+
+
+# The figures compared stack against stack: the file of (e) each is read from, and its key.
+FIGURES = {
+    "sagas/s at saturation": ("peer-saturation-{}", "sagas_per_s"),
+    "CPU/saga at saturation": ("peer-cpu-saturation-{}", "total"),
+    "CPU/saga at 100/s": ("peer-cpu-latency-{}", "total"),
+}
+
+
+def figure_of(d, name, figure, read_lines):
+    """One figure of a stack of (e), the median of its runs (None when not measured)."""
+    path, key = FIGURES[figure]
+    return median_or_none([r[key] for r in read_lines(f"{d}/{path.format(name)}.jsonl")])
+
+
 def runs_of(d, kind, name, read_lines):
     return read_lines(f"{d}/peer-{kind}-{name}.jsonl"), read_lines(f"{d}/peer-cpu-{kind}-{name}.jsonl")
 
@@ -75,16 +93,14 @@ def side_by_side(d, stacks, w, read_lines, median_spread, fmt, process_groups):
     if ours and peers:
         w("Ratios, ours ÷ peer (medians of the runs; throughput: ≥ 1 is ours faster; CPU per "
           "saga: ≤ 1 is ours cheaper):\n")
-        w("| ours | peer | sagas/s at saturation | CPU/saga at saturation | CPU/saga at 100/s |")
-        w("|---|---|---|---|---|")
-        med = lambda rows, key: statistics.median([r[key] for r in rows]) if rows else None
+        w("| ours | peer | " + " | ".join(FIGURES) + " |")
+        w("|---|---|" + "---|" * len(FIGURES))
         for o in ours:
             for p in peers:
                 cells = []
-                for kind, key in (("saturation", "sagas_per_s"), ("saturation", "total"), ("latency", "total")):
-                    load_or_cpu = 0 if key == "sagas_per_s" else 1
-                    a = med(runs_of(d, kind, o["name"], read_lines)[load_or_cpu], key)
-                    b = med(runs_of(d, kind, p["name"], read_lines)[load_or_cpu], key)
+                for figure in FIGURES:
+                    a = figure_of(d, o["name"], figure, read_lines)
+                    b = figure_of(d, p["name"], figure, read_lines)
                     cells.append(f"{a / b:.2f}" if a and b else "–")
                 w(f'| {o["label"]} | {p["label"]} | ' + " | ".join(cells) + " |")
         w("")
@@ -101,7 +117,7 @@ def p99_runs(d, stacks, read_lines):
 
 def goals(d, meta, stacks, w, read_lines, median_spread):
     rows = []
-    med = lambda values: statistics.median(values) if values else None
+    med = median_or_none
 
     def goal(name, value, target, met, unit=""):
         shown = "not measured in this run" if value is None else value
@@ -138,14 +154,13 @@ def goals(d, meta, stacks, w, read_lines, median_spread):
     per_s = med([r["commits_per_s_total"] for r in idle])
     goal("idle stack: cores / commits per second", cores is not None and f"{cores:.3f} / {per_s:.1f}",
          "≤ 0.03 / ≤ 5", cores is not None and cores <= 0.03 and per_s <= 5)
-    for ours in ("ours-full", "ours-off"):
-        sat = med([r["sagas_per_s"] for r in read_lines(f"{d}/peer-saturation-{ours}.jsonl")])
-        cpu = med([r["total"] for r in read_lines(f"{d}/peer-cpu-saturation-{ours}.jsonl")])
-        peers = [s for s in stacks if not s["name"].startswith("ours")]
+    peers = [s for s in stacks if not s["name"].startswith("ours")]
+    for ours, label in (("ours-full", "traced"), ("ours-off", "untraced")):
+        sat = figure_of(d, ours, "sagas/s at saturation", read_lines)
+        cpu = figure_of(d, ours, "CPU/saga at saturation", read_lines)
         for p in peers:
-            psat = med([r["sagas_per_s"] for r in read_lines(f'{d}/peer-saturation-{p["name"]}.jsonl')])
-            pcpu = med([r["total"] for r in read_lines(f'{d}/peer-cpu-saturation-{p["name"]}.jsonl')])
-            label = "traced" if ours == "ours-full" else "untraced"
+            psat = figure_of(d, p["name"], "sagas/s at saturation", read_lines)
+            pcpu = figure_of(d, p["name"], "CPU/saga at saturation", read_lines)
             if sat and psat:
                 goal(f"sagas/s at saturation, ours ({label}) ÷ {p['label']}", f"{sat / psat:.2f}",
                      "≥ 1.0", sat / psat >= 1.0)

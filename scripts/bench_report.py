@@ -71,11 +71,12 @@ PEER_GROUPS = [
     ("dbos", "saga-peer-dbos"), ("restate-server", "restate-server"),
     ("restate-handler", "saga-peer-restate"),
 ]
-PROCESS_GROUPS = PEER_GROUPS + [
+OUR_GROUPS = [
     ("postgres", "postgres"), ("kafka", "kafka"), ("order-service", "order-service"),
     ("payment-service", "payment-service"), ("inventory-service", "inventory-service"),
     ("jaeger", "jaeger"),
 ]
+PROCESS_GROUPS = PEER_GROUPS + OUR_GROUPS
 
 
 def cpu(_args):
@@ -289,7 +290,7 @@ def render(args):
           "in the services' databases (`pg_stat_database.xact_commit`).\n")
         w("| process | cores |")
         w("|---|---|")
-        for name in [n for n, _ in PROCESS_GROUPS if (n, _) not in PEER_GROUPS] + ["total"]:
+        for name in [n for n, _ in OUR_GROUPS] + ["total"]:
             w(f"| {name} | {fmt(median_spread([r['cores'].get(name, 0) for r in idle_runs]), digits=3)} |")
         w(f'\nCommits per second: {fmt(median_spread([r["commits_per_s_total"] for r in idle_runs]), digits=1)} '
           "(" + ", ".join(f'{db} {statistics.median(r["commits_per_s"].get(db, 0) for r in idle_runs):.1f}'
@@ -317,7 +318,7 @@ def cpu_table(d, modes, w):
       "1,000 sagas/s leaves 2 ms per saga for everything.\n")
     w("| process | " + " | ".join(label for label, _ in columns) + " |")
     w("|---|" + "---|" * len(columns))
-    for name in [n for n, _ in PROCESS_GROUPS if (n, _) not in PEER_GROUPS] + ["total"]:
+    for name in [n for n, _ in OUR_GROUPS] + ["total"]:
         cells = [fmt(median_spread([r.get(name, 0) for r in runs]), digits=2) for _, runs in columns]
         w(f"| {name} | " + " | ".join(cells) + " |")
     if any("commits" in r for _, runs in columns for r in runs):
