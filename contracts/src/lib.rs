@@ -6,6 +6,8 @@
 //! - [`metadata`]: the envelope every message carries in its headers.
 //! - [`asyncapi`]: the AsyncAPI 3 document, generated from these types.
 //! - [`codec`]: body encoding and decoding, telling poison from unsupported versions.
+//! - [`validate`]: each event's contract beyond its shape (bounds, sums): a consumed
+//!   event that breaks it is poison.
 //!
 //! Invariants kept here: a message body is the event's JSON alone; every event carries
 //! its `order_id`, which is also the message key; events evolve by adding optional
@@ -18,6 +20,7 @@ pub mod headers;
 pub mod ids;
 pub mod metadata;
 pub mod topics;
+pub mod validate;
 
 pub use codec::{DecodeError, EventType};
 pub use events::{
@@ -25,3 +28,4 @@ pub use events::{
     PaymentFailureReason, SagaEvent, StockFailureReason,
 };
 pub use metadata::EventMetadata;
+pub use validate::{ContractViolation, Validate};

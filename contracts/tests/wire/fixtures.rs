@@ -56,6 +56,16 @@ fn every_fixture_decodes() {
     }
 }
 
+/// A fixture is what a producer sends: each keeps its contract, so consumers take it.
+#[test]
+fn every_fixture_keeps_its_contract() {
+    use contracts::Validate;
+    for (event_type, body) in all_fixtures() {
+        let event = SagaEvent::decode(&event_type, &body).unwrap();
+        assert_eq!(event.validate(), Ok(()), "{event_type}");
+    }
+}
+
 #[test]
 fn the_current_version_encodes_to_its_fixture() {
     for (event_type, body) in all_fixtures() {

@@ -14,7 +14,7 @@ use super::events::{
 };
 use super::state::{Order, OrderStatus, PaymentProgress, StockProgress};
 
-pub const MAX_TRACKING_NUMBER_CHARS: usize = 100;
+pub use contracts::validate::MAX_TRACKING_NUMBER_CHARS;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {

@@ -6,9 +6,8 @@ use std::collections::HashSet;
 use contracts::ids::{ID_RULE, is_valid_id};
 use contracts::{Currency, LineItem};
 
-pub const MAX_LINES: usize = 100;
-pub const MAX_QUANTITY: u32 = 10_000;
-pub const MAX_UNIT_PRICE_CENTS: i64 = 1_000_000_000;
+// One set of bounds for what the API accepts and what consumers check events against.
+pub use contracts::validate::{MAX_LINES, MAX_QUANTITY, MAX_UNIT_PRICE_CENTS};
 
 /// An order ready to be created: every bound checked, the total computed.
 #[derive(Debug, Clone, PartialEq, Eq)]

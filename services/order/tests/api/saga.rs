@@ -28,7 +28,11 @@ async fn a_reservation_on_inventory_events_confirms_the_order_and_order_events_c
     let reserved = InventoryEvent::Reserved(StockReserved {
         order_id: order,
         reservation_id: Uuid::now_v7(),
-        items: vec![],
+        items: vec![contracts::LineItem {
+            sku: "sku-widget".into(),
+            quantity: 2,
+            unit_price_cents: 1299,
+        }],
     });
     let metadata = EventMetadata::new(
         reserved.event_type(),
