@@ -23,6 +23,12 @@ pub enum HandlerError {
     /// The handler's own refusal: this message cannot be applied.
     #[error("{0}")]
     Rejected(String),
+    /// The service's own state breaks an invariant (a status nobody writes, a capture
+    /// without its account): acting on a guess would charge, reserve or refund wrongly,
+    /// so the message is retried like a handler failure (a repair may come) and then
+    /// dead-lettered for an operator, never applied.
+    #[error("corrupt state: {0}")]
+    Corrupt(String),
     /// Publishing (a DLQ copy, say) failed on the broker's side.
     #[error("kafka: {0}")]
     Kafka(String),
@@ -33,7 +39,7 @@ impl HandlerError {
         match self {
             HandlerError::Database(err) => classify_sqlx(err),
             HandlerError::Conflict(_) => ErrorClass::Transient,
-            HandlerError::Rejected(_) => ErrorClass::Handler,
+            HandlerError::Rejected(_) | HandlerError::Corrupt(_) => ErrorClass::Handler,
             HandlerError::Kafka(_) => ErrorClass::Infrastructure,
         }
     }
@@ -97,6 +103,16 @@ mod tests {
         assert_eq!(
             HandlerError::Rejected("no".into()).class(),
             ErrorClass::Handler
+        );
+    }
+
+    #[test]
+    fn corrupt_state_goes_the_handler_way_to_the_dlq() {
+        let err = HandlerError::Corrupt("unknown payments.status \"x\"".into());
+        assert_eq!(err.class(), ErrorClass::Handler);
+        assert_eq!(
+            err.to_string(),
+            "corrupt state: unknown payments.status \"x\""
         );
     }
 }

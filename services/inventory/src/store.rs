@@ -1,12 +1,42 @@
 //! inventory's tables: the per-order reservation row, stock and movements.
+//!
+//! A row that breaks the service's invariants (a status nobody writes, a stock row
+//! that is gone) is never guessed at: it is a
+//! [`StoreError::Corrupt`], counted and logged, and the message goes to the DLQ.
 
 use std::collections::BTreeMap;
 
 use contracts::{LineItem, OrderId};
+use messaging::error::HandlerError;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::domain::{Decision, Reservation, ReservationStatus};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    /// A row that no decision of this service writes.
+    #[error("{0}")]
+    Corrupt(String),
+}
+
+impl From<StoreError> for HandlerError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Database(err) => HandlerError::Database(err),
+            StoreError::Corrupt(problem) => HandlerError::Corrupt(problem),
+        }
+    }
+}
+
+/// Counts and logs a corrupt row of `table`; an operator must repair it.
+fn corrupt(table: &'static str, order_id: OrderId, problem: String) -> StoreError {
+    metrics::counter!("corrupt_state_total", "table" => table).increment(1);
+    tracing::error!(table, %order_id, %problem, "Corrupt state; the message is not applied.");
+    StoreError::Corrupt(format!("order {order_id}: {problem}"))
+}
 
 /// The per-order state rows, which the consumer runtime creates and locks first in
 /// every handler's transaction (DESIGN.md §1).
@@ -16,16 +46,18 @@ pub const STATE_TABLE: &str = "order_reservations";
 pub async fn reservation(
     tx: &mut PgConnection,
     order_id: OrderId,
-) -> Result<Reservation, sqlx::Error> {
+) -> Result<Reservation, StoreError> {
     let (status, items): (String, sqlx::types::Json<Vec<LineItem>>) =
         sqlx::query_as("SELECT status, items FROM order_reservations WHERE order_id = $1")
             .bind(order_id.0)
             .fetch_one(&mut *tx)
             .await?;
+    let Some(status) = ReservationStatus::parse(&status) else {
+        let problem = format!("unknown order_reservations.status {status:?}");
+        return Err(corrupt(STATE_TABLE, order_id, problem));
+    };
     Ok(Reservation {
-        status: ReservationStatus::parse(&status).ok_or_else(|| {
-            sqlx::Error::Decode(format!("unknown order_reservations.status {status:?}").into())
-        })?,
+        status,
         items: items.0,
     })
 }
@@ -59,7 +91,7 @@ pub async fn apply(
     tx: &mut PgConnection,
     order_id: OrderId,
     decision: &Decision,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), StoreError> {
     match decision {
         Decision::Nothing => {}
         Decision::Reserve {
@@ -154,23 +186,28 @@ impl Movement {
     }
 }
 
-/// Moves each line between columns, in SKU order, and writes a movement per line.
+/// Moves each line between columns, in SKU order, and writes a movement per line; a
+/// SKU without its stock row moves nothing, so it writes no movement either.
 async fn move_stock(
     tx: &mut PgConnection,
     order_id: OrderId,
     items: &[LineItem],
     movement: Movement,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), StoreError> {
     let statement = movement.statement();
     let kind = movement.kind();
     let mut lines = items.to_vec();
     lines.sort_by(|a, b| a.sku.cmp(&b.sku));
     for line in &lines {
-        sqlx::query(statement)
+        let moved = sqlx::query(statement)
             .bind(&line.sku)
             .bind(i64::from(line.quantity))
             .execute(&mut *tx)
             .await?;
+        if moved.rows_affected() != 1 {
+            let problem = format!("no stock row {:?} to {kind}", line.sku);
+            return Err(corrupt("stock", order_id, problem));
+        }
         sqlx::query(
             "INSERT INTO stock_movements (sku, order_id, kind, quantity) VALUES ($1, $2, $3, $4)",
         )

@@ -1,9 +1,39 @@
 //! payment's tables: the per-order state row, accounts and the ledger.
+//!
+//! A row that breaks the service's invariants (a status nobody writes, a capture
+//! without its customer, an account that is gone) is never guessed at: it is a
+//! [`StoreError::Corrupt`], counted and logged, and the message goes to the DLQ.
 
 use contracts::OrderId;
+use messaging::error::HandlerError;
 use sqlx::PgConnection;
 
 use crate::domain::{Account, Decision, PaymentState, PaymentStatus};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    /// A row that no decision of this service writes.
+    #[error("{0}")]
+    Corrupt(String),
+}
+
+impl From<StoreError> for HandlerError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Database(err) => HandlerError::Database(err),
+            StoreError::Corrupt(problem) => HandlerError::Corrupt(problem),
+        }
+    }
+}
+
+/// Counts and logs a corrupt row of `table`; an operator must repair it.
+fn corrupt(table: &'static str, order_id: OrderId, problem: String) -> StoreError {
+    metrics::counter!("corrupt_state_total", "table" => table).increment(1);
+    tracing::error!(table, %order_id, %problem, "Corrupt state; the message is not applied.");
+    StoreError::Corrupt(format!("order {order_id}: {problem}"))
+}
 
 /// The per-order state rows, which the consumer runtime creates and locks first in
 /// every handler's transaction (DESIGN.md §1).
@@ -14,7 +44,7 @@ pub const STATE_TABLE: &str = "payments";
 pub async fn payment_state(
     tx: &mut PgConnection,
     order_id: OrderId,
-) -> Result<PaymentState, sqlx::Error> {
+) -> Result<PaymentState, StoreError> {
     let (status, payment_id, customer_id, amount_cents): (
         String,
         Option<uuid::Uuid>,
@@ -26,17 +56,20 @@ pub async fn payment_state(
     .bind(order_id.0)
     .fetch_one(&mut *tx)
     .await?;
-    Ok(PaymentState {
-        status: PaymentStatus::parse(&status).ok_or_else(|| unknown_status(&status))?,
+    let Some(status) = PaymentStatus::parse(&status) else {
+        let problem = format!("unknown payments.status {status:?}");
+        return Err(corrupt(STATE_TABLE, order_id, problem));
+    };
+    let state = PaymentState {
+        status,
         payment_id,
         customer_id,
         amount_cents,
-    })
-}
-
-/// A status the domain does not know: a row written by something else, never guessed at.
-fn unknown_status(status: &str) -> sqlx::Error {
-    sqlx::Error::Decode(format!("unknown payments.status {status:?}").into())
+    };
+    match state.inconsistency() {
+        Some(problem) => Err(corrupt(STATE_TABLE, order_id, problem.to_owned())),
+        None => Ok(state),
+    }
 }
 
 /// The customer's account, locked for the charge.
@@ -63,7 +96,7 @@ pub async fn apply(
     tx: &mut PgConnection,
     order_id: OrderId,
     decision: &Decision,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), StoreError> {
     match decision {
         Decision::Nothing => {}
         Decision::Charge {
@@ -136,7 +169,8 @@ async fn set_status(
     Ok(())
 }
 
-/// Adds `delta` (negative for a charge) to the balance and writes the ledger line.
+/// Adds `delta` (negative for a charge) to the balance and writes the ledger line;
+/// an account that is not there moves no money, so it writes no line either.
 async fn move_money(
     tx: &mut PgConnection,
     order_id: OrderId,
@@ -144,12 +178,18 @@ async fn move_money(
     payment_id: uuid::Uuid,
     kind: &str,
     delta: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE accounts SET balance_cents = balance_cents + $2 WHERE customer_id = $1")
-        .bind(customer_id)
-        .bind(delta)
-        .execute(&mut *tx)
-        .await?;
+) -> Result<(), StoreError> {
+    let moved = sqlx::query(
+        "UPDATE accounts SET balance_cents = balance_cents + $2 WHERE customer_id = $1",
+    )
+    .bind(customer_id)
+    .bind(delta)
+    .execute(&mut *tx)
+    .await?;
+    if moved.rows_affected() != 1 {
+        let problem = format!("no account {customer_id:?} for the {kind}");
+        return Err(corrupt("accounts", order_id, problem));
+    }
     sqlx::query("INSERT INTO ledger (order_id, customer_id, payment_id, kind, amount_cents) VALUES ($1, $2, $3, $4, $5)")
         .bind(order_id.0)
         .bind(customer_id)

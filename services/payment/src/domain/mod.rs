@@ -69,6 +69,24 @@ impl PaymentState {
             amount_cents: 0,
         }
     }
+
+    /// What makes this state one [`evolve`] never produces, if anything: a capture
+    /// must name its payment and customer and hold money, or its refund would go
+    /// nowhere. The store refuses such a row instead of deciding on it.
+    pub fn inconsistency(&self) -> Option<&'static str> {
+        if self.status != PaymentStatus::Captured {
+            return None;
+        }
+        if self.payment_id.is_none() {
+            Some("a captured payment without its payment id")
+        } else if self.customer_id.is_none() {
+            Some("a captured payment with no customer")
+        } else if self.amount_cents <= 0 {
+            Some("a captured payment of no money")
+        } else {
+            None
+        }
+    }
 }
 
 impl Default for PaymentState {
@@ -172,7 +190,8 @@ pub fn on_order_created(
 }
 
 /// An `OrderCancelled` is always answered with a `PaymentRefunded` (0 when nothing
-/// was captured), once.
+/// was captured), once. `state` is consistent ([`PaymentState::inconsistency`]): a
+/// capture names its payment and customer.
 pub fn on_order_cancelled(state: &PaymentState, order_id: OrderId) -> Decision {
     match state.status {
         PaymentStatus::Captured => {

@@ -154,3 +154,32 @@ fn every_status_is_stored_as_text_and_read_back_as_itself() {
         "an unknown status is no status"
     );
 }
+
+#[test]
+fn every_state_evolve_makes_is_consistent_and_a_capture_missing_a_part_is_not() {
+    assert_eq!(PaymentState::new().inconsistency(), None);
+    assert_eq!(captured().inconsistency(), None);
+    let refunded = evolve(
+        &captured(),
+        &on_order_cancelled(&captured(), OrderId(Uuid::from_u128(1))),
+    );
+    assert_eq!(refunded.inconsistency(), None);
+
+    let without = |change: fn(&mut PaymentState)| {
+        let mut state = captured();
+        change(&mut state);
+        state.inconsistency()
+    };
+    assert_eq!(
+        without(|s| s.customer_id = None),
+        Some("a captured payment with no customer")
+    );
+    assert_eq!(
+        without(|s| s.payment_id = None),
+        Some("a captured payment without its payment id")
+    );
+    assert_eq!(
+        without(|s| s.amount_cents = 0),
+        Some("a captured payment of no money")
+    );
+}
