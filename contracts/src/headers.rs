@@ -37,4 +37,10 @@ pub mod dlq {
     pub const LAST_FAILED_AT: &str = "dlq-last-failed-at";
     /// On a replayed message: `<partition>:<offset>` of the DLQ message it copies.
     pub const REPLAY_OF: &str = "dlq-replay-of";
+    /// On a stub copy (the broker refused the full one): why the body is missing.
+    pub const BODY_OMITTED: &str = "dlq-body-omitted";
+    /// On a stub copy: the original body's size in bytes.
+    pub const ORIGINAL_SIZE: &str = "dlq-original-size";
+    /// On a stub copy: the original body's SHA-256, hex.
+    pub const BODY_SHA256: &str = "dlq-body-sha256";
 }

@@ -4,6 +4,7 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use contracts::headers::dlq;
 use rdkafka::message::{Header, Headers, OwnedHeaders};
+use sha2::Digest as _;
 
 /// Why a message was dead-lettered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,6 +87,61 @@ pub fn dlq_headers<H: Headers>(
         (dlq::LAST_FAILED_AT, time(&failure.last_failed_at)),
     ];
     for (key, value) in added {
+        headers = headers.insert(Header {
+            key,
+            value: Some(value.as_bytes()),
+        });
+    }
+    headers
+}
+
+/// Most bytes of original headers (keys and values) a stub copy keeps: the stub must
+/// fit the DLQ topic whatever the original carried.
+const STUB_HEADER_BUDGET: usize = 64 * 1024;
+
+/// The headers of a stub copy, sent with an empty body when the broker refused the
+/// full copy (too large once the DLQ headers are added, say): the original headers up
+/// to [`STUB_HEADER_BUDGET`], the DLQ headers, and `dlq-body-omitted`,
+/// `dlq-original-size` and `dlq-body-sha256`, so an operator can still tell what was
+/// lost and match it against the source. A stub cannot be replayed.
+pub fn stub_headers<H: Headers>(
+    original: Option<&H>,
+    origin: &Origin,
+    failure: &Failure,
+    body: &[u8],
+    refusal: &str,
+) -> OwnedHeaders {
+    let mut kept = OwnedHeaders::new();
+    let (mut used, mut dropped) = (0, 0);
+    for header in original.into_iter().flat_map(|h| h.iter()) {
+        let size = header.key.len() + header.value.map_or(0, <[u8]>::len);
+        if used + size > STUB_HEADER_BUDGET {
+            dropped += 1;
+            continue;
+        }
+        used += size;
+        kept = kept.insert(Header {
+            key: header.key,
+            value: header.value,
+        });
+    }
+    let refusal: String = refusal.chars().take(500).collect();
+    let mut omitted = format!("the broker refused the full copy: {refusal}");
+    if dropped > 0 {
+        omitted.push_str(&format!(
+            "; {dropped} original headers beyond {STUB_HEADER_BUDGET} bytes dropped"
+        ));
+    }
+    let sha: String = sha2::Sha256::digest(body)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    let mut headers = dlq_headers(Some(&kept), origin, failure);
+    for (key, value) in [
+        (dlq::BODY_OMITTED, omitted),
+        (dlq::ORIGINAL_SIZE, body.len().to_string()),
+        (dlq::BODY_SHA256, sha),
+    ] {
         headers = headers.insert(Header {
             key,
             value: Some(value.as_bytes()),

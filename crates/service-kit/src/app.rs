@@ -46,12 +46,16 @@ pub struct AppParts {
     pub consumer_group: String,
     /// Static membership (`KAFKA_GROUP_INSTANCE_ID`), when set.
     pub consumer_instance_id: Option<String>,
+    /// When a consumer with messages waiting and none handled counts as stuck.
+    pub consumer_stuck_after: Duration,
     pub pool: PgPool,
     pub kafka: KafkaConfig,
     pub producer: EventProducer,
     /// Nudges this service's outbox relay; call after a transaction that enqueued.
     pub wakeup: Wakeup,
     pub shutdown: Shutdown,
+    /// What `/readyz` reads of the consumers.
+    pub consumers: health::Consumers,
 }
 
 /// A service, connected and bound, not yet serving.
@@ -92,10 +96,12 @@ impl App {
         let metrics = health::metrics_handle();
         metrics::gauge!("saga_build_info", "service" => config.service_name.clone(), "version" => env!("CARGO_PKG_VERSION"))
             .set(1.0);
+        let consumers = health::Consumers::default();
         let routes = Router::from(health::routes().with_state(HealthState {
             pool: pool.clone(),
             kafka: probe,
             metrics,
+            consumers: consumers.clone(),
         }))
         .merge(crate::http::openapi::router(
             &crate::http::openapi::document(spec),
@@ -104,11 +110,13 @@ impl App {
             service_name: config.service_name.clone(),
             consumer_group: config.consumer_group.clone(),
             consumer_instance_id: config.consumer_instance_id.clone(),
+            consumer_stuck_after: config.consumer_stuck_after,
             pool,
             kafka,
             producer,
             wakeup: Wakeup::new(),
             shutdown,
+            consumers,
         };
         let mut tasks = JoinSet::new();
         let relay = Relay::new(
@@ -155,7 +163,8 @@ impl App {
     }
 
     /// Consumes `topics` (and the service's `.retry`) with `handler`, as the service's
-    /// consumer group, until shutdown.
+    /// consumer group, until shutdown. `/readyz` reports its health; a consumer that
+    /// fails for good stops the service with an error, so that it exits non-zero.
     pub fn consume<H: messaging::consumer::Handler>(
         &mut self,
         topics: &[&str],
@@ -166,6 +175,7 @@ impl App {
             &parts.kafka,
             messaging::consumer::ConsumerConfig {
                 instance_id: parts.consumer_instance_id.clone(),
+                stuck_after: parts.consumer_stuck_after,
                 ..messaging::consumer::ConsumerConfig::new(parts.consumer_group.clone(), topics)
             },
             handler,
@@ -174,9 +184,10 @@ impl App {
         )
         .context("creating the Kafka consumer")?;
         let health = consumer.health();
+        parts.consumers.register(health.clone());
         let stop = parts.shutdown.clone();
         self.spawn(async move {
-            consumer.run(async move { stop.wait().await }).await;
+            consumer.run(async move { stop.wait().await }).await?;
             Ok(())
         });
         Ok(health)

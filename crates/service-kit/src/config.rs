@@ -80,6 +80,11 @@ pub struct ServiceConfig {
     )]
     pub outbox_publish_twice: bool,
 
+    /// How long messages may wait on the consumer's partitions with none handled before
+    /// `/readyz` reports it stuck (`60s`, `5m`, ...).
+    #[arg(long, env = "CONSUMER_STUCK_AFTER", default_value = "60s", value_parser = parse_duration)]
+    pub consumer_stuck_after: std::time::Duration,
+
     /// Log format on stderr: json | pretty.
     #[arg(long, env = "LOG_FORMAT", default_value = "pretty")]
     pub log_format: LogFormat,
@@ -99,6 +104,7 @@ pub struct Resolved {
     pub service_name: String,
     pub consumer_group: String,
     pub consumer_instance_id: Option<String>,
+    pub consumer_stuck_after: std::time::Duration,
     pub http_addr: SocketAddr,
     pub telemetry: TelemetryConfig,
     pub relay: outbox::RelayConfig,
@@ -138,6 +144,7 @@ impl ServiceConfig {
                 .kafka_group_instance_id
                 .clone()
                 .filter(|id| !id.is_empty()),
+            consumer_stuck_after: self.consumer_stuck_after,
             service_name,
             http_addr: self
                 .http_addr

@@ -1,12 +1,13 @@
 //! `/healthz`, `/readyz` and `/metrics`, the same on every service.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
+use messaging::consumer::{ConsumerHealth, ConsumerState};
 use messaging::probe::KafkaProbe;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use serde::Serialize;
@@ -41,6 +42,47 @@ pub struct HealthState {
     pub pool: PgPool,
     pub kafka: KafkaProbe,
     pub metrics: PrometheusHandle,
+    /// The service's consumers, registered as `App::consume` starts them.
+    pub consumers: Consumers,
+}
+
+/// The health of every consumer a service runs.
+#[derive(Clone, Debug, Default)]
+pub struct Consumers(Arc<RwLock<Vec<ConsumerHealth>>>);
+
+impl Consumers {
+    pub fn register(&self, health: ConsumerHealth) {
+        if let Ok(mut all) = self.0.write() {
+            all.push(health);
+        }
+    }
+
+    /// `ok`, or each consumer that is not running and why, for `/readyz`. A paused
+    /// consumer waits out an outage by itself; a stuck or failed one needs a person
+    /// (a failed one also makes the service exit, so its supervisor restarts it).
+    fn check(&self) -> Result<(), String> {
+        let all = self.0.read().map_err(|_| "unknown".to_owned())?;
+        let problems: Vec<String> = all
+            .iter()
+            .filter_map(|consumer| {
+                let problem = match consumer.state() {
+                    ConsumerState::Running => return None,
+                    ConsumerState::Paused => "paused by an outage".to_owned(),
+                    ConsumerState::Stuck { lag, idle } => format!(
+                        "stuck: {lag} messages waiting, none handled for {}s",
+                        idle.as_secs()
+                    ),
+                    ConsumerState::Failed(_) => "failed; the service is stopping".to_owned(),
+                };
+                Some(format!("{}: {problem}", consumer.group()))
+            })
+            .collect();
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems.join("; "))
+        }
+    }
 }
 
 /// The operational routes every service serves, with their OpenAPI paths.
@@ -64,11 +106,13 @@ struct Readiness {
     checks: Checks,
 }
 
-/// `ok`, or what went wrong, for each dependency.
+/// `ok`, or what is wrong, for each dependency and the consumers. The reasons a
+/// dependency failed are logged, not shown: this route is open to anyone.
 #[derive(Debug, Serialize, ToSchema)]
 struct Checks {
     postgres: String,
     kafka: String,
+    consumers: String,
 }
 
 /// Liveness: the process is up and serving.
@@ -78,10 +122,10 @@ async fn healthz() -> Json<Liveness> {
     Json(Liveness { status: "ok" })
 }
 
-/// Readiness: both Kafka and PostgreSQL answer now.
+/// Readiness: Kafka and PostgreSQL answer now, and every consumer is running.
 #[utoipa::path(get, path = "/readyz", operation_id = "readyz", tag = "operations",
     responses(
-        (status = OK, description = "Kafka and PostgreSQL answer", body = Readiness),
+        (status = OK, description = "Kafka and PostgreSQL answer, every consumer runs", body = Readiness),
         (status = SERVICE_UNAVAILABLE, description = "Not ready: the checks say why", body = Readiness),
     ))]
 async fn readyz(State(state): State<HealthState>) -> (StatusCode, Json<Readiness>) {
@@ -89,18 +133,26 @@ async fn readyz(State(state): State<HealthState>) -> (StatusCode, Json<Readiness
         database::ping(&state.pool, CHECK_TIMEOUT),
         state.kafka.check(CHECK_TIMEOUT)
     );
-    let ready = postgres.is_ok() && kafka.is_ok();
+    let consumers = state.consumers.check();
+    let ready = postgres.is_ok() && kafka.is_ok() && consumers.is_ok();
     let status = if ready {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    let describe = |check: Result<(), String>| check.err().unwrap_or_else(|| "ok".to_owned());
+    let hide = |dependency: &str, check: Result<(), String>| match check {
+        Ok(()) => "ok".to_owned(),
+        Err(detail) => {
+            tracing::warn!(dependency, error = %detail, "Not ready.");
+            "unavailable".to_owned()
+        }
+    };
     let body = Readiness {
         status: if ready { "ready" } else { "not_ready" },
         checks: Checks {
-            postgres: describe(postgres),
-            kafka: describe(kafka),
+            postgres: hide("postgres", postgres),
+            kafka: hide("kafka", kafka),
+            consumers: consumers.err().unwrap_or_else(|| "ok".to_owned()),
         },
     };
     (status, Json(body))

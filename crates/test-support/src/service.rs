@@ -24,6 +24,7 @@ pub fn service_config(kafka: &KafkaConfig, database_url: &str, name: &str) -> Se
         outbox_batch_size: 1000,
         outbox_retention_hours: 24,
         outbox_publish_twice: false,
+        consumer_stuck_after: std::time::Duration::from_secs(60),
         log_format: telemetry::LogFormat::Pretty,
         openapi: false,
     }

@@ -1,20 +1,19 @@
 //! The Kafka client context: commits stored offsets synchronously before partitions
 //! are revoked, so the next owner starts exactly after what this member committed,
 //! gives every new assignment the runtime's pause state, and reports the group's lag
-//! from the client's statistics.
-
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+//! from the client's statistics, and records a fatal error.
 
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::error::KafkaError;
+use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::{ClientContext, Statistics};
 
-#[derive(Debug, Default)]
+use super::health::ConsumerHealth;
+
+#[derive(Debug)]
 pub(crate) struct SagaConsumerContext {
-    /// Set while the runtime pauses for an outage; shared with its `ConsumerHealth`.
-    pub(crate) paused: Arc<AtomicBool>,
-    /// The consumer group, for the `consumer_lag` gauge.
-    pub(crate) group: String,
+    /// The runtime's health: its pause state, the lag read here, a fatal error.
+    pub(crate) health: ConsumerHealth,
 }
 
 impl ClientContext for SagaConsumerContext {
@@ -23,19 +22,39 @@ impl ClientContext for SagaConsumerContext {
     /// without asking: the watermark queries this replaced cost the broker two
     /// `ListOffsets` requests per partition every 10 s, idle or not.
     fn stats(&self, statistics: Statistics) {
-        metrics::gauge!("consumer_lag", "group" => self.group.clone()).set(lag(&statistics) as f64);
+        let lag = lag(&statistics);
+        self.health.set_lag(lag);
+        metrics::gauge!("consumer_lag", "group" => self.health.group().to_owned()).set(lag as f64);
+    }
+
+    /// A fatal error (a fenced static member, say) ends the client for good: the
+    /// runtime sees it on its next tick and stops, and the service exits.
+    fn error(&self, error: KafkaError, reason: &str) {
+        if error.rdkafka_error_code() == Some(RDKafkaErrorCode::Fatal) {
+            self.health.fail(reason.to_owned());
+        }
+        tracing::error!(error = %error, reason, "Kafka client error.");
     }
 }
 
-/// Messages between the positions of this member's assigned partitions and their
-/// high watermarks (a partition whose lag is not known yet counts none).
+/// Messages not yet handled on this member's assigned partitions: from the offset the
+/// runtime stored (it stores after handling), else the group's committed one, else the
+/// log's start (`auto.offset.reset=earliest`), up to the high watermark. librdkafka's
+/// own `consumer_lag` counts from the committed offset only, and says nothing for a
+/// group that never committed, which is where a first message that cannot be handled
+/// leaves it. A partition whose offsets are not known yet counts none.
 fn lag(statistics: &Statistics) -> i64 {
     statistics
         .topics
         .values()
         .flat_map(|topic| topic.partitions.values())
-        .filter(|p| p.partition >= 0 && p.fetch_state == "active" && p.consumer_lag > 0)
-        .map(|p| p.consumer_lag)
+        .filter(|p| p.partition >= 0 && p.fetch_state == "active" && p.hi_offset >= 0)
+        .filter_map(|p| {
+            [p.stored_offset, p.committed_offset, p.lo_offset]
+                .into_iter()
+                .find(|offset| *offset >= 0)
+                .map(|handled| (p.hi_offset - handled).max(0))
+        })
         .sum()
 }
 
@@ -67,7 +86,7 @@ impl ConsumerContext for SagaConsumerContext {
         if partitions.count() == 0 {
             return;
         }
-        let result = if self.paused.load(Ordering::SeqCst) {
+        let result = if self.health.is_paused() {
             consumer.pause(partitions)
         } else {
             consumer.resume(partitions)

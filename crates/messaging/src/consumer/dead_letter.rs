@@ -8,7 +8,7 @@ use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::EventProducer;
-use crate::dlq::{Failure, Origin, dlq_headers};
+use crate::dlq::{Failure, Origin, dlq_headers, stub_headers};
 use crate::error::HandlerError;
 use crate::headers::{extract_context, last_value};
 use crate::producer::{PublishAttributes, publish_span};
@@ -29,7 +29,8 @@ impl DeadLetterer {
         }
     }
 
-    /// Sends the copy; an error means the broker is away (an outage, not a dead letter).
+    /// Sends the copy, or a stub of it if the broker refuses the copy for good; an error
+    /// means the broker is away (an outage, not a dead letter).
     pub(super) async fn send(
         &self,
         message: &OwnedMessage,
@@ -69,17 +70,33 @@ impl DeadLetterer {
         );
         span.record("dlq.error_class", failure.class.as_str());
         let _ = span.set_parent(message.headers().map(extract_context).unwrap_or_default());
-        let delivered = self
+        let (key, body) = (
+            message.key().unwrap_or_default(),
+            message.payload().unwrap_or_default(),
+        );
+        let delivered = match self
             .producer
-            .send_raw(
-                &self.topic,
-                message.key().unwrap_or_default(),
-                message.payload().unwrap_or_default(),
-                headers,
-            )
+            .send_raw(&self.topic, key, body, headers)
             .instrument(span.clone())
             .await
-            .map_err(|err| HandlerError::Kafka(err.to_string()))?;
+        {
+            Ok(delivered) => delivered,
+            // Sending the same copy again cannot succeed, and pausing on it would stop
+            // every partition for good: the stub keeps what an operator needs.
+            Err(err) if err.is_permanent_refusal() => {
+                span.in_scope(|| tracing::warn!(error = %err, size = body.len(), "The broker refused the dead letter's copy; sending a stub without its body."));
+                metrics::counter!("dead_letter_stubs_total", "group" => self.group.clone())
+                    .increment(1);
+                let stub =
+                    stub_headers(message.headers(), &origin, &failure, body, &err.to_string());
+                self.producer
+                    .send_raw(&self.topic, key, &[], stub)
+                    .instrument(span.clone())
+                    .await
+                    .map_err(|err| HandlerError::Kafka(err.to_string()))?
+            }
+            Err(err) => return Err(HandlerError::Kafka(err.to_string())),
+        };
         span.in_scope(|| {
             tracing::error!(
                 class = failure.class.as_str(),

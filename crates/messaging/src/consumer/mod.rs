@@ -12,6 +12,7 @@
 //! - `runtime`: the poll loop: batches, then single messages with their retries.
 //! - `transaction`: a batch, or one message, in one transaction (lock, dedup, handle).
 //! - `retry`: the pure policy of the error classes (retry now, later, DLQ, pause).
+//! - `health`: running, paused, stuck or failed, for `/readyz` and the metrics.
 //! - `outage`: pausing and resuming the partitions through an outage.
 //! - `dead_letter`: the copy to `<group>.dlq`.
 //! - `observe`: consume spans, the skip log, the handled counters, the lag.
@@ -19,6 +20,7 @@
 
 mod context;
 mod dead_letter;
+mod health;
 mod observe;
 mod outage;
 mod prepare;
@@ -32,7 +34,7 @@ use std::time::Duration;
 use contracts::{EventMetadata, OrderId, SagaEvent};
 use sqlx::PgConnection;
 
-pub use outage::ConsumerHealth;
+pub use health::{ConsumerFailed, ConsumerHealth, ConsumerState};
 pub use runtime::ConsumerRuntime;
 
 use crate::error::HandlerError;
@@ -107,6 +109,9 @@ pub struct ConsumerConfig {
     /// First infrastructure backoff; doubles up to `max_backoff`.
     pub infrastructure_backoff: Duration,
     pub max_backoff: Duration,
+    /// How long messages may wait with none handled before the consumer counts as
+    /// stuck (not ready).
+    pub stuck_after: Duration,
     /// Extra librdkafka settings (tests shorten `max.poll.interval.ms`, say).
     pub client_overrides: Vec<(String, String)>,
 }
@@ -123,6 +128,7 @@ impl ConsumerConfig {
             transient_retries: 10,
             infrastructure_backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(30),
+            stuck_after: Duration::from_secs(60),
             client_overrides: Vec::new(),
         }
     }

@@ -5,8 +5,6 @@
 //! for an outage.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use rdkafka::Message;
@@ -15,20 +13,8 @@ use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::OwnedMessage;
 
 use super::context::SagaConsumerContext;
+use super::health::ConsumerHealth;
 use crate::error::HandlerError;
-
-/// Shared view of the runtime's state, for readiness and tests.
-#[derive(Debug, Clone, Default)]
-pub struct ConsumerHealth {
-    pub(super) paused: Arc<AtomicBool>,
-}
-
-impl ConsumerHealth {
-    /// True while an infrastructure outage keeps the partitions paused.
-    pub fn is_paused(&self) -> bool {
-        self.paused.load(Ordering::Relaxed)
-    }
-}
 
 type Positions = BTreeMap<(String, i32), i64>;
 
@@ -89,7 +75,7 @@ impl OutageGate {
         tracing::warn!(error = %err, retry_in_ms = self.backoff.as_millis() as u64, "Infrastructure unavailable; pausing consumption.");
         self.backoff = (self.backoff * 2).min(self.max_backoff);
         self.pause = Some(pause);
-        self.health.paused.store(true, Ordering::SeqCst);
+        self.health.set_paused(true);
         pause_assignment(consumer);
         metrics::counter!("consumer_pauses_total", "group" => self.group.clone()).increment(1);
     }
@@ -121,7 +107,7 @@ impl OutageGate {
         // Resume first, then seek: a seek on a paused partition can be overtaken by the
         // resume's fetch start (librdkafka #2190). New assignments resume by themselves
         // from here on (see the context's post_rebalance).
-        self.health.paused.store(false, Ordering::SeqCst);
+        self.health.set_paused(false);
         if let Err(err) = consumer.resume(&assignment) {
             tracing::warn!(error = %err, "Resuming partitions failed.");
         }
@@ -151,7 +137,7 @@ impl OutageGate {
                 resume_at: Instant::now() + Duration::from_secs(1),
                 seek_to: pause.seek_to,
             });
-            self.health.paused.store(true, Ordering::SeqCst);
+            self.health.set_paused(true);
             pause_assignment(consumer);
             return;
         }

@@ -11,14 +11,16 @@ use chrono::Utc;
 use futures_util::FutureExt;
 use rdkafka::Message;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::error::KafkaError;
 use rdkafka::message::OwnedMessage;
 use sqlx::PgPool;
 use tracing::Instrument;
 
 use super::context::SagaConsumerContext;
 use super::dead_letter::DeadLetterer;
+use super::health::{ConsumerFailed, ConsumerHealth};
 use super::observe::{self, Applied, SkipLog, message_span};
-use super::outage::{ConsumerHealth, OutageGate};
+use super::outage::OutageGate;
 use super::prepare::{Prepared, prepare};
 use super::retry::{Attempts, Decision, RetryPolicy};
 use super::transaction::{BatchResult, Transactions};
@@ -67,10 +69,9 @@ impl<H: Handler> ConsumerRuntime<H> {
         for (key, value) in &config.client_overrides {
             client.set(key, value);
         }
-        let health = ConsumerHealth::default();
+        let health = ConsumerHealth::new(&config.group, config.stuck_after);
         let context = SagaConsumerContext {
-            paused: Arc::clone(&health.paused),
-            group: config.group.clone(),
+            health: health.clone(),
         };
         let consumer: StreamConsumer<SagaConsumerContext> = client.create_with_context(context)?;
         let subscriptions = config.subscriptions(kafka);
@@ -101,12 +102,20 @@ impl<H: Handler> ConsumerRuntime<H> {
     }
 
     /// Consumes until `shutdown` resolves; finishes the batch in hand, then commits.
-    pub async fn run(mut self, shutdown: impl std::future::Future<Output = ()>) {
+    /// Returns early, with the error, when the client fails for good: its supervisor
+    /// must restart the service, since this client will never consume again.
+    pub async fn run(
+        mut self,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) -> Result<(), ConsumerFailed> {
         tokio::pin!(shutdown);
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tracing::info!(group = %self.config.group, topics = ?self.subscriptions, "Consuming.");
         loop {
+            if self.health.failure().is_some() {
+                break;
+            }
             let consumer = Arc::clone(&self.consumer);
             // Every pass polls the client again, so a member whose partitions are all
             // paused still polls within max.poll.interval.ms and stays in its group.
@@ -117,6 +126,11 @@ impl<H: Handler> ConsumerRuntime<H> {
                     let mut batch = Vec::new();
                     match received {
                         Ok(message) => batch.push(message.detach()),
+                        Err(KafkaError::MessageConsumptionFatal(code)) => {
+                            let reason = self.consumer.client().fatal_error()
+                                .map_or_else(|| code.to_string(), |(_, reason)| reason);
+                            self.health.fail(reason);
+                        }
                         Err(err) => tracing::warn!(error = %err, "Kafka consumer error."),
                     }
                     while batch.len() < self.config.batch_size {
@@ -141,21 +155,35 @@ impl<H: Handler> ConsumerRuntime<H> {
             }
             self.process_batch(batch).await;
         }
+        if let Some(reason) = self.health.failure() {
+            tracing::error!(group = %self.config.group, reason, "The Kafka consumer failed for good; stopping.");
+            return Err(ConsumerFailed {
+                group: self.config.group.clone(),
+                reason: reason.to_owned(),
+            });
+        }
         if let Err(err) = self.consumer.commit_consumer_state(CommitMode::Sync) {
             tracing::debug!(error = %err, "No offsets to commit at shutdown.");
         }
         self.consumer.unsubscribe();
         tracing::info!(group = %self.config.group, "Consumer stopped.");
+        Ok(())
     }
 
     async fn process_batch(&mut self, batch: Vec<OwnedMessage>) {
+        self.health.holding(batch.len());
+        self.process(&batch).await;
+        self.health.holding(0);
+    }
+
+    async fn process(&mut self, batch: &[OwnedMessage]) {
         let prepared: Vec<Prepared> = batch
             .iter()
             .map(|m| prepare(self.work.handler.as_ref(), m))
             .collect();
-        let (first_single, mut prior) = match self.work.try_batch(&batch, &prepared).await {
+        let (first_single, mut prior) = match self.work.try_batch(batch, &prepared).await {
             BatchResult::All => {
-                self.after_commit(&batch);
+                self.after_commit(batch);
                 return;
             }
             BatchResult::Prefix(done, failed) => {
@@ -163,7 +191,7 @@ impl<H: Handler> ConsumerRuntime<H> {
                 (done, failed)
             }
             BatchResult::Outage(err) => {
-                self.outage.pause_from(&self.consumer, &batch, &err);
+                self.outage.pause_from(&self.consumer, batch, &err);
                 return;
             }
         };
@@ -281,11 +309,13 @@ impl<H: Handler> ConsumerRuntime<H> {
             }
         }
         self.outage.recovered();
+        self.health.progressed();
         self.work.handler.committed();
     }
 
-    /// Once a second: resume after an outage's backoff.
+    /// Once a second: resume after an outage's backoff, and publish the health.
     fn on_tick(&mut self) {
         self.outage.tick(&self.consumer);
+        self.health.publish();
     }
 }

@@ -190,3 +190,68 @@ async fn poison_unsupported_versions_and_failing_handlers_land_in_the_dlq_and_no
     assert_eq!(fixture.effects(failing).await?, 0);
     fixture.finish().await
 }
+
+#[tokio::test]
+async fn a_dead_letter_the_broker_refuses_becomes_a_stub_and_nothing_pauses() -> anyhow::Result<()>
+{
+    let fixture = Fixture::new("dlq_stub", 1).await?;
+    // A DLQ that takes less than the source topic: the copy of a large poison message
+    // is refused by the broker, as a 4 MiB `.retry` message's copy is by a 4 MiB DLQ.
+    let dlq = contracts::topics::dlq_topic(&fixture.group);
+    test_support::set_topic_max_message_bytes(&dlq, 64 * 1024).await?;
+    let (handler, _) = TestHandler::new();
+    let poison = OrderId::new();
+    let meta = metadata_for(&order_created(poison));
+    // Random bytes: the producer compresses, and a repeated byte would fit after all.
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let body: Vec<u8> = (0..200 * 1024)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect();
+    fixture
+        .send(
+            &body,
+            &poison.to_string(),
+            event_headers(&meta, &Default::default()),
+        )
+        .await?;
+    let healthy = OrderId::new();
+    fixture.send_created(healthy).await?;
+
+    let running = fixture.start(fixture.config(), handler)?;
+    until(
+        30,
+        "the healthy message behind the refused copy",
+        async || Ok(fixture.effects(healthy).await? == 1),
+    )
+    .await?;
+    assert!(!running.health.is_paused(), "no outage for a refused copy");
+    let dead = read_dlq(&fixture.group, 1).await?;
+    running.stop().await?;
+
+    let stub = &dead[0];
+    assert!(stub.payload.is_empty(), "a stub carries no body");
+    assert_eq!(stub.key, poison.to_string().as_bytes());
+    assert_eq!(stub.header("ce_id"), Some(meta.event_id.to_string()));
+    assert_eq!(stub.header("dlq-error-class").as_deref(), Some("poison"));
+    assert_eq!(
+        stub.header("dlq-original-size"),
+        Some(body.len().to_string())
+    );
+    let sha: String = messaging::inbox::body_sha256(&body)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(stub.header("dlq-body-sha256"), Some(sha));
+    assert!(
+        stub.header("dlq-body-omitted")
+            .is_some_and(|why| why.contains("refused")),
+        "{:?}",
+        stub.header("dlq-body-omitted")
+    );
+    fixture.finish().await
+}

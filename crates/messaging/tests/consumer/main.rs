@@ -3,6 +3,7 @@
 mod batch;
 mod dedup;
 mod dlq;
+mod health;
 mod outage;
 mod replay;
 mod support;

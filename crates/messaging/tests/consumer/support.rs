@@ -9,7 +9,7 @@ use std::time::Duration;
 use contracts::events::{OrderCreated, TopicEvent};
 use contracts::{Currency, EventMetadata, LineItem, OrderEvent, OrderId};
 use messaging::consumer::{
-    ConsumerConfig, ConsumerHealth, ConsumerRuntime, Envelope, Handler, Outcome,
+    ConsumerConfig, ConsumerFailed, ConsumerHealth, ConsumerRuntime, Envelope, Handler, Outcome,
 };
 use messaging::error::HandlerError;
 use messaging::headers::event_headers;
@@ -228,14 +228,14 @@ impl Fixture {
 
 pub struct Running {
     pub stop: watch::Sender<bool>,
-    pub task: tokio::task::JoinHandle<()>,
+    pub task: tokio::task::JoinHandle<Result<(), ConsumerFailed>>,
     pub health: ConsumerHealth,
 }
 
 impl Running {
     pub async fn stop(self) -> anyhow::Result<()> {
         self.stop.send(true)?;
-        tokio::time::timeout(Duration::from_secs(20), self.task).await??;
+        tokio::time::timeout(Duration::from_secs(20), self.task).await???;
         Ok(())
     }
 }
