@@ -12,8 +12,8 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::domain::{Command, DomainError, Order, OrderStatus, OrderStoreEvent, decide, evolve};
-use crate::store::event_store::{self, StoreError, StoredMetadata};
-use crate::store::{deadlines, view};
+use crate::store::event_store::{self, StoreError, StoredEvent, StoredMetadata};
+use crate::store::{deadlines, saga_lock, view};
 
 /// How often a command is retried after losing a race for the next version.
 const MAX_CONFLICT_RETRIES: usize = 10;
@@ -26,6 +26,21 @@ pub enum ServiceError {
     Outbox(#[from] outbox::EnqueueError),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
+    /// The configured saga deadline does not fit the clock: never replaced by a default.
+    #[error("the saga deadline {0:?} is beyond what the clock can add")]
+    InvalidDeadline(Duration),
+    /// A rule of the store was broken (a bug, or a corrupt stream): nothing is written.
+    #[error("invariant broken: {0}")]
+    Invariant(String),
+}
+
+impl ServiceError {
+    /// Counts and logs a broken invariant; an operator must look.
+    fn broken(kind: &'static str, err: ServiceError) -> Self {
+        metrics::counter!("order_invariant_violations_total", "kind" => kind).increment(1);
+        tracing::error!(kind, error = %err, "An order command broke an invariant; nothing was written.");
+        err
+    }
 }
 
 /// What caused a command: the event it reacts to, or a request or timer.
@@ -60,7 +75,19 @@ pub struct OrderService {
 }
 
 impl OrderService {
-    /// Runs `command` in its own transaction, retrying on a version conflict.
+    /// When a saga started at `now` is due. A deadline the clock cannot add is an error,
+    /// counted and logged, not a default: the service refuses to start with one.
+    pub fn deadline_after(&self, now: DateTime<Utc>) -> Result<DateTime<Utc>, ServiceError> {
+        due_after(now, self.saga_deadline).ok_or_else(|| {
+            ServiceError::broken(
+                "saga_deadline",
+                ServiceError::InvalidDeadline(self.saga_deadline),
+            )
+        })
+    }
+
+    /// Runs `command` on an existing order (cancel, ship, expire) in its own
+    /// transaction under the saga lock, retrying at once on a version conflict.
     pub async fn run(
         &self,
         order_id: OrderId,
@@ -71,6 +98,12 @@ impl OrderService {
         loop {
             attempt += 1;
             let mut tx = self.pool.begin().await?;
+            // The lock the consumers and the deadline take first, so that cancel, ship
+            // and expiry of one order serialise with them. No lock for an order that
+            // does not exist: `decide` refuses it, and no lock row is left behind.
+            if event_store::exists(&mut tx, order_id).await? {
+                saga_lock::lock(&mut tx, order_id).await?;
+            }
             match self
                 .execute(&mut tx, order_id, command.clone(), cause)
                 .await
@@ -96,7 +129,8 @@ impl OrderService {
     }
 
     /// Load, decide, append, and in the same transaction the view, the deadline and
-    /// the outbox. A [`StoreError::Conflict`] means: roll back and try again.
+    /// the outbox. A [`StoreError::Conflict`] means: roll back and try again. An
+    /// expiry settles the order's deadline even when it no longer applies.
     #[tracing::instrument(name = "order command", skip_all, fields(order.id = %order_id, command = command.name()))]
     pub async fn execute(
         &self,
@@ -111,6 +145,7 @@ impl OrderService {
             Some(l) => (Some(l.order), l.first, l.last_recorded_at),
             None => (None, None, None),
         };
+        let settles_deadline = command == Command::Expire;
         let events = match decide(state.as_ref(), command) {
             Ok(events) => events,
             Err(refused) => return Ok(Err(refused)),
@@ -122,6 +157,9 @@ impl OrderService {
         };
         let correlation_id = first.as_ref().map(|m| m.correlation_id);
         if events.is_empty() {
+            if settles_deadline {
+                deadlines::clear(tx, order_id).await?;
+            }
             return Ok(Ok(Executed {
                 order: state,
                 correlation_id,
@@ -166,16 +204,7 @@ impl OrderService {
         )
         .await?;
 
-        let order = stored
-            .iter()
-            .fold(state.clone(), |s, e| evolve(s, &e.event));
-        let Some(order) = order else {
-            return Ok(Ok(Executed {
-                order: None,
-                correlation_id: Some(correlation_id),
-                appended: 0,
-            }));
-        };
+        let order = after_append(order_id, state.clone(), &stored)?;
         let created_at = view::upsert(tx, &order, correlation_id, now).await?;
         if crosses_multiple(expected, order.version, self.snapshot_every) {
             event_store::snapshot(tx, &order).await?;
@@ -184,10 +213,7 @@ impl OrderService {
             .as_ref()
             .is_none_or(|o| o.status == OrderStatus::Pending);
         if state.is_none() {
-            let due = now
-                + chrono::Duration::from_std(self.saga_deadline)
-                    .unwrap_or(chrono::Duration::seconds(30));
-            deadlines::schedule(tx, order_id, due).await?;
+            deadlines::schedule(tx, order_id, self.deadline_after(now)?).await?;
         } else if was_pending && order.status != OrderStatus::Pending {
             deadlines::clear(tx, order_id).await?;
             record_outcome(&order, created_at, now);
@@ -215,6 +241,30 @@ impl OrderService {
             correlation_id: Some(correlation_id),
         }))
     }
+}
+
+/// `now + deadline`, if the clock can hold it.
+fn due_after(now: DateTime<Utc>, deadline: Duration) -> Option<DateTime<Utc>> {
+    chrono::Duration::from_std(deadline)
+        .ok()
+        .and_then(|deadline| now.checked_add_signed(deadline))
+}
+
+/// The order after the events just appended. Appended events always make an order
+/// (`decide` starts a stream only with `Created`); if they do not, the store's rules
+/// are broken and the caller rolls back rather than report nothing appended.
+fn after_append(
+    order_id: OrderId,
+    state: Option<Order>,
+    stored: &[StoredEvent],
+) -> Result<Order, ServiceError> {
+    stored
+        .iter()
+        .fold(state, |s, e| evolve(s, &e.event))
+        .ok_or_else(|| {
+            let problem = format!("the events appended to order {order_id} make no order");
+            ServiceError::broken("append_without_order", ServiceError::Invariant(problem))
+        })
 }
 
 /// Counts how a saga ended and how long it took (creation to its outcome).
@@ -265,9 +315,10 @@ pub fn to_published(order: &Order, event: &OrderStoreEvent) -> Option<OrderEvent
 
 #[cfg(test)]
 mod tests {
-    use super::{crosses_multiple, to_published};
+    use super::{ServiceError, after_append, crosses_multiple, due_after, to_published};
     use crate::domain::events::*;
     use crate::domain::{OrderStoreEvent, evolve};
+    use crate::store::{StoredEvent, StoredMetadata};
     use contracts::{CancelReason, Currency, OrderId};
 
     #[test]
@@ -307,6 +358,51 @@ mod tests {
                 "{}",
                 event.event_type()
             );
+        }
+    }
+
+    fn stored(version: i64, event: OrderStoreEvent) -> StoredEvent {
+        StoredEvent {
+            version,
+            event,
+            metadata: StoredMetadata {
+                event_id: uuid::Uuid::nil(),
+                correlation_id: uuid::Uuid::nil(),
+                causation_id: uuid::Uuid::nil(),
+                trace: Default::default(),
+            },
+            recorded_at: chrono::Utc::now(),
+        }
+    }
+
+    #[test]
+    fn appended_events_that_make_no_order_are_an_error_not_nothing_appended() {
+        let order_id = OrderId::new();
+        let orphan = [stored(1, OrderStoreEvent::Confirmed)];
+        let err = after_append(order_id, None, &orphan).unwrap_err();
+        assert!(matches!(err, ServiceError::Invariant(_)), "{err}");
+        let created = OrderStoreEvent::Created(Created {
+            order_id,
+            customer_id: "c-1".into(),
+            items: Vec::new(),
+            total_cents: 0,
+            currency: Currency::Eur,
+        });
+        let order = after_append(order_id, None, &[stored(1, created)]).unwrap();
+        assert_eq!(order.version, 1);
+    }
+
+    #[test]
+    fn a_deadline_the_clock_cannot_add_is_none_not_30_seconds() {
+        let now = chrono::Utc::now();
+        let hour = std::time::Duration::from_secs(3600);
+        assert_eq!(due_after(now, hour), Some(now + chrono::Duration::hours(1)));
+        // Beyond chrono's durations, and beyond its calendar.
+        for beyond in [
+            std::time::Duration::MAX,
+            std::time::Duration::from_secs(1 << 50),
+        ] {
+            assert_eq!(due_after(now, beyond), None, "{beyond:?}");
         }
     }
 

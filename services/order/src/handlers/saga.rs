@@ -1,6 +1,6 @@
 //! Consumes `payment-events` and `inventory-events` (DESIGN.md §1, step 4).
 
-use contracts::{InventoryEvent, OrderId, PaymentEvent, SagaEvent};
+use contracts::{InventoryEvent, PaymentEvent, SagaEvent};
 use messaging::consumer::{Envelope, Handler, Outcome};
 use messaging::error::HandlerError;
 use sqlx::PgConnection;
@@ -8,7 +8,7 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 use crate::app::{Cause, OrderService, ServiceError};
 use crate::domain::Command;
-use crate::store::StoreError;
+use crate::store::{StoreError, saga_lock};
 
 /// Drives the aggregate from the other services' outcomes.
 #[derive(Debug, Clone)]
@@ -55,7 +55,7 @@ impl Handler for SagaHandler {
     }
 
     fn state_table(&self) -> &'static str {
-        SAGA_LOCKS
+        saga_lock::TABLE
     }
 
     async fn handle(
@@ -87,15 +87,6 @@ impl Handler for SagaHandler {
     }
 }
 
-/// The per-order state rows every transaction on an order locks first (DESIGN.md §1):
-/// the consumer runtime's, and [`lock_saga_row`]'s for the deadline timer.
-const SAGA_LOCKS: &str = "order_saga_locks";
-
-/// Creates and locks the order's row in [`SAGA_LOCKS`].
-pub async fn lock_saga_row(tx: &mut PgConnection, order_id: OrderId) -> Result<(), sqlx::Error> {
-    messaging::consumer::lock_state_row(tx, SAGA_LOCKS, order_id).await
-}
-
 fn to_handler_error(err: ServiceError) -> HandlerError {
     match err {
         ServiceError::Store(StoreError::Conflict { order_id, .. }) => {
@@ -105,6 +96,10 @@ fn to_handler_error(err: ServiceError) -> HandlerError {
             HandlerError::Database(err)
         }
         ServiceError::Outbox(outbox::EnqueueError::Database(err)) => HandlerError::Database(err),
+        // A stream this build cannot read, or a broken rule: never applied on a guess.
+        err @ (ServiceError::Store(StoreError::Event(_)) | ServiceError::Invariant(_)) => {
+            HandlerError::Corrupt(err.to_string())
+        }
         other => HandlerError::Rejected(other.to_string()),
     }
 }

@@ -30,6 +30,22 @@ pub async fn clear(tx: &mut PgConnection, order_id: OrderId) -> Result<(), sqlx:
     Ok(())
 }
 
+/// Moves a deadline whose expiry failed to `due_at`, the next attempt, so the orders
+/// due behind it go first. A deadline settled meanwhile stays settled.
+#[tracing::instrument(level = "debug", skip_all, fields(order.id = %order_id, due_at = %due_at))]
+pub async fn postpone(
+    pool: &PgPool,
+    order_id: OrderId,
+    due_at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE saga_deadlines SET due_at = $2 WHERE order_id = $1")
+        .bind(order_id.0)
+        .bind(due_at)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
 /// Orders whose deadline has passed, oldest first.
 #[tracing::instrument(level = "debug", skip_all, fields(limit))]
 pub async fn due(

@@ -212,6 +212,17 @@ pub async fn load_at(
         .fold(None, |state, e| evolve(state, &e.event)))
 }
 
+/// Whether the order has any event.
+#[tracing::instrument(level = "debug", skip_all, fields(order.id = %order_id))]
+pub async fn exists(conn: &mut PgConnection, order_id: OrderId) -> Result<bool, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM order_events WHERE order_id = $1 AND version = 1)",
+    )
+    .bind(order_id.0)
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
 /// The first event's metadata (the saga's correlation and root trace context).
 #[tracing::instrument(level = "debug", skip_all, fields(order.id = %order_id))]
 pub async fn first_metadata(

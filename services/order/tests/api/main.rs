@@ -4,7 +4,9 @@
 mod bad_input;
 mod concurrency;
 mod deadline;
+mod deadline_failures;
 mod fuzz;
 mod history;
+mod locks;
 mod saga;
 mod support;

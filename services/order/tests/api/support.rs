@@ -101,6 +101,11 @@ impl TestApp {
         Ok((status, response.json().await.unwrap_or(Value::Null)))
     }
 
+    pub async fn get_text(&self, path: &str) -> anyhow::Result<(u16, String)> {
+        let response = reqwest::get(format!("{}{path}", self.base)).await?;
+        Ok((response.status().as_u16(), response.text().await?))
+    }
+
     /// Creates a valid order and returns its id.
     pub async fn create_order(&self) -> anyhow::Result<String> {
         let (status, body) = self.post("/orders", &valid_order()).await?;
