@@ -48,7 +48,11 @@ pub struct AppParts {
     pub consumer_instance_id: Option<String>,
     /// When a consumer with messages waiting and none handled counts as stuck.
     pub consumer_stuck_after: Duration,
+    /// The pool of HTTP requests.
     pub pool: PgPool,
+    /// The pool of the sagas (consumers, timers, housekeeping): a flood of requests
+    /// cannot take its connections.
+    pub saga_pool: PgPool,
     pub kafka: KafkaConfig,
     pub producer: EventProducer,
     /// Nudges this service's outbox relay; call after a transaction that enqueued.
@@ -62,6 +66,7 @@ pub struct AppParts {
 #[derive(Debug)]
 pub struct App {
     parts: AppParts,
+    http_limits: crate::http::HttpLimits,
     listener: TcpListener,
     routes: Router,
     tasks: JoinSet<anyhow::Result<()>>,
@@ -77,6 +82,13 @@ impl App {
         let pool = database::connect(
             &config.database_url,
             config.database_max_connections,
+            &shutdown,
+        )
+        .await
+        .context("connecting to PostgreSQL")?;
+        let saga_pool = database::connect(
+            &config.database_url,
+            config.database_saga_connections,
             &shutdown,
         )
         .await
@@ -98,7 +110,7 @@ impl App {
             .set(1.0);
         let consumers = health::Consumers::default();
         let routes = Router::from(health::routes().with_state(HealthState {
-            pool: pool.clone(),
+            pool: saga_pool.clone(),
             kafka: probe,
             metrics,
             consumers: consumers.clone(),
@@ -112,6 +124,7 @@ impl App {
             consumer_instance_id: config.consumer_instance_id.clone(),
             consumer_stuck_after: config.consumer_stuck_after,
             pool,
+            saga_pool,
             kafka,
             producer,
             wakeup: Wakeup::new(),
@@ -131,7 +144,7 @@ impl App {
             Ok(())
         });
         tasks.spawn(monitor::run(
-            parts.pool.clone(),
+            parts.saga_pool.clone(),
             parts.kafka.clone(),
             parts.consumer_group.clone(),
             config.outbox_retention,
@@ -139,6 +152,7 @@ impl App {
         ));
         Ok(Self {
             parts,
+            http_limits: config.http_limits,
             listener,
             routes,
             tasks,
@@ -179,7 +193,7 @@ impl App {
                 ..messaging::consumer::ConsumerConfig::new(parts.consumer_group.clone(), topics)
             },
             handler,
-            parts.pool.clone(),
+            parts.saga_pool.clone(),
             parts.producer.clone(),
         )
         .context("creating the Kafka consumer")?;
@@ -207,22 +221,21 @@ impl App {
         let routes = self
             .routes
             .fallback(crate::http::no_route)
-            .method_not_allowed_fallback(crate::http::wrong_method)
+            .method_not_allowed_fallback(crate::http::wrong_method);
+        let routes = crate::http::limited(routes, self.http_limits)
             .layer(axum::middleware::from_fn(crate::http::trace_requests));
-        let server = axum::serve(self.listener, routes).with_graceful_shutdown({
+        let server = crate::http::serve(self.listener, routes, self.http_limits, {
             let shutdown = shutdown.clone();
             async move { shutdown.wait().await }
         });
-        let mut server = tokio::spawn(async move { server.await });
+        let mut server = tokio::spawn(server);
 
         let mut failure = None;
         loop {
             tokio::select! {
                 served = &mut server => {
                     shutdown.trigger();
-                    if let Err(err) = served.context("HTTP server task")?.context("HTTP server") {
-                        failure.get_or_insert(err);
-                    }
+                    served.context("HTTP server task")?;
                     break;
                 }
                 Some(done) = self.tasks.join_next() => {
@@ -257,6 +270,7 @@ impl App {
             tracing::warn!(error = %err, "Flushing the Kafka producer timed out.");
         }
         self.parts.pool.close().await;
+        self.parts.saga_pool.close().await;
         tracing::info!(service = %self.parts.service_name, "Stopped.");
         failure.map_or(Ok(()), Err)
     }

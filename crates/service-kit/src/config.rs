@@ -27,9 +27,31 @@ pub struct ServiceConfig {
     #[arg(long, env = "DATABASE_URL")]
     pub database_url: Option<String>,
 
-    /// Largest number of pooled database connections.
-    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 16)]
+    /// Pooled database connections for HTTP requests. The sagas (consumers, deadlines,
+    /// housekeeping) have a pool of their own, so no flood of requests can take theirs.
+    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 10)]
     pub database_max_connections: u32,
+
+    /// Pooled database connections for the sagas: consumers, timers, housekeeping.
+    /// The relay has one more, its leader session.
+    #[arg(long, env = "DATABASE_SAGA_CONNECTIONS", default_value_t = 4)]
+    pub database_saga_connections: u32,
+
+    /// Requests an instance handles at once; more are answered 503 with `Retry-After`.
+    #[arg(long, env = "HTTP_MAX_IN_FLIGHT", default_value_t = 64)]
+    pub http_max_in_flight: usize,
+
+    /// Open HTTP connections an instance accepts; more wait in the listen backlog.
+    #[arg(long, env = "HTTP_MAX_CONNECTIONS", default_value_t = 1024)]
+    pub http_max_connections: usize,
+
+    /// A request's deadline; one that takes longer is answered 503 and rolled back.
+    #[arg(long, env = "HTTP_REQUEST_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub http_request_timeout: std::time::Duration,
+
+    /// How long a client may take to send a request's head, or keep a connection idle.
+    #[arg(long, env = "HTTP_HEADER_READ_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
+    pub http_header_read_timeout: std::time::Duration,
 
     /// OTLP/gRPC endpoint spans are exported to; "none" exports nothing.
     #[arg(
@@ -101,6 +123,8 @@ pub struct Resolved {
     pub kafka_topic_prefix: String,
     pub database_url: String,
     pub database_max_connections: u32,
+    pub database_saga_connections: u32,
+    pub http_limits: crate::http::HttpLimits,
     pub service_name: String,
     pub consumer_group: String,
     pub consumer_instance_id: Option<String>,
@@ -135,7 +159,14 @@ impl ServiceConfig {
                 .database_url
                 .clone()
                 .unwrap_or_else(|| format!("postgres://postgres@127.0.0.1:5432/{}", spec.database)),
-            database_max_connections: self.database_max_connections,
+            database_max_connections: self.database_max_connections.max(1),
+            database_saga_connections: self.database_saga_connections.max(2),
+            http_limits: crate::http::HttpLimits {
+                max_connections: self.http_max_connections.max(1),
+                max_in_flight: self.http_max_in_flight.max(1),
+                request_timeout: self.http_request_timeout,
+                header_read_timeout: self.http_header_read_timeout,
+            },
             consumer_group: self
                 .kafka_group_id
                 .clone()

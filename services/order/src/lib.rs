@@ -87,20 +87,26 @@ pub async fn build(
 ) -> anyhow::Result<App> {
     let app = App::build(&SPEC, &config, shutdown).await?;
     let parts = app.parts().clone();
-    let service = OrderService {
+    let requests = OrderService {
         pool: parts.pool.clone(),
         wakeup: parts.wakeup.clone(),
         saga_deadline: settings.saga_deadline,
         snapshot_every: settings.snapshot_every,
         clock: settings.clock,
     };
-    let mut app = app.with_routes(http::router(service.clone()));
+    // The consumer and the deadlines work on the sagas' own pool: a flood of requests
+    // cannot hold up the sagas, nor let their deadlines cancel them.
+    let sagas = OrderService {
+        pool: parts.saga_pool.clone(),
+        ..requests.clone()
+    };
+    let mut app = app.with_routes(http::router(requests));
     app.consume(
         contracts::topics::consumed_by(contracts::topics::ORDER_SERVICE),
         Arc::new(SagaHandler {
-            service: service.clone(),
+            service: sagas.clone(),
         }),
     )?;
-    app.spawn(run_deadlines(service, parts.shutdown.clone()));
+    app.spawn(run_deadlines(sagas, parts.shutdown.clone()));
     Ok(app)
 }

@@ -4,12 +4,14 @@
 mod error;
 mod json;
 pub mod openapi;
+mod serve;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 pub use error::{ApiError, ErrorBody, log_unavailable};
 pub use json::{JsonBody, MAX_BODY_BYTES, parse_json};
+pub use serve::{HttpLimits, limited, serve};
 
 /// Any path no route serves: a JSON 404 like every other refusal.
 pub async fn no_route() -> Response {

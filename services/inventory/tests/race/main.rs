@@ -170,7 +170,7 @@ async fn payment_and_cancellation_at_the_same_moment_never_leave_stock_held() ->
 
     stop.send(true)?;
     for task in tasks {
-        task.await?;
+        task.await??;
     }
     pool.close().await;
     database.drop_database().await
