@@ -52,6 +52,8 @@ enum Command {
     Get(cmd::get::GetArgs),
     /// Put one raw message on a topic, marked test-injected (scenarios, fault tests).
     Inject(cmd::inject::InjectArgs),
+    /// Flood a service with hostile HTTP requests (never a valid order) and slow clients.
+    Flood(cmd::flood::FloodArgs),
     /// Benchmarks (the outbox relay against its baselines).
     #[command(subcommand)]
     Bench(cmd::bench::BenchCommand),
@@ -82,5 +84,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(command) => cmd::bench::run(&kafka, command).await,
         Command::Inject(args) => cmd::inject::run(&kafka, args).await,
         Command::Get(args) => cmd::get::run(args).await,
+        Command::Flood(args) => cmd::flood::run(args).await,
     }
 }

@@ -1,6 +1,7 @@
 pub(crate) mod bench;
 pub(crate) mod databases;
 pub(crate) mod dlq;
+pub(crate) mod flood;
 pub(crate) mod get;
 pub(crate) mod inject;
 pub(crate) mod load;
