@@ -63,6 +63,7 @@ pub struct Selector {
     pub class: Option<DlqClass>,
     pub event_type: Option<String>,
     pub original_topic: Option<String>,
+    /// The message key (the order id) or the saga's correlation id.
     pub key: Option<String>,
 }
 
@@ -78,6 +79,9 @@ impl Selector {
                 .original_topic
                 .as_ref()
                 .is_none_or(|t| letter.header(dlq::ORIGINAL_TOPIC).as_ref() == Some(t))
-            && self.key.as_ref().is_none_or(|k| letter.key == k.as_bytes())
+            && self.key.as_ref().is_none_or(|k| {
+                letter.key == k.as_bytes()
+                    || letter.header(headers::CORRELATION_ID).as_ref() == Some(k)
+            })
     }
 }

@@ -2,23 +2,28 @@
 //!
 //! Settling: a message replayed or discarded is settled. The cursor — the committed
 //! offset of consumer group `sagactl-dlq.<group>` on `<group>.dlq` — advances only over
-//! a contiguous run of settled messages; settled messages past it are remembered in
-//! that commit's metadata. Depth counts unsettled messages only.
+//! a contiguous run of settled messages; settled messages past it are remembered, in a
+//! bounded set, in that commit's metadata ([`cursor`]). Settling holds a lease on that
+//! group, so operators settling at once serialize ([`settle`]). Depth counts unsettled
+//! messages only. Reading streams the letters ([`reader`]); nothing holds a whole DLQ.
 
 use std::time::Duration;
 
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
-use rdkafka::message::{Headers, OwnedHeaders};
-use rdkafka::{Message, Offset, TopicPartitionList};
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::OwnedHeaders;
+use rdkafka::{Offset, TopicPartitionList};
 
-use crate::dlq::replay_headers;
 use crate::{EventProducer, KafkaConfig, ProduceError};
 
 mod cursor;
 mod letter;
+mod reader;
+mod settle;
 
 use cursor::Cursor;
 pub use letter::{DeadLetter, Selector};
+pub use reader::LetterStream;
+pub use settle::Settler;
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -36,6 +41,32 @@ pub enum DlqAdminError {
     },
     #[error("the background task failed: {0}")]
     Join(#[from] tokio::task::JoinError),
+    #[error(
+        "{topic} partition {partition}: {settled_ahead} letters past the oldest unsettled one are settled, \
+         as many as the cursor can remember; settle {partition}:{oldest_unsettled} first"
+    )]
+    SettledAheadFull {
+        topic: String,
+        partition: i32,
+        oldest_unsettled: i64,
+        settled_ahead: usize,
+    },
+    #[error("another operator is settling letters of {topic}; try again when they are done")]
+    Busy { topic: String },
+    #[error("the settle cursor of {topic} partition {partition} was not committed: {reason}")]
+    CommitRefused {
+        topic: String,
+        partition: i32,
+        reason: String,
+    },
+    #[error(
+        "{topic} partition {partition} returned nothing from offset {offset} within the timeout"
+    )]
+    Stalled {
+        topic: String,
+        partition: i32,
+        offset: i64,
+    },
 }
 
 /// The DLQ of one consumer group.
@@ -62,10 +93,14 @@ impl DlqAdmin {
     }
 
     /// Dead letters past the cursor (all of them with `include_settled`), in partition
-    /// and offset order.
+    /// and offset order, all in memory: for tests and small DLQs; see [`DlqAdmin::stream`].
     pub async fn list(&self, include_settled: bool) -> Result<Vec<DeadLetter>, DlqAdminError> {
-        let this = self.clone();
-        tokio::task::spawn_blocking(move || this.list_blocking(include_settled)).await?
+        let mut stream = self.stream(include_settled);
+        let mut letters = Vec::new();
+        while let Some(letter) = stream.next().await {
+            letters.push(letter?);
+        }
+        Ok(letters)
     }
 
     /// Unsettled dead letters: the DLQ depth.
@@ -78,7 +113,7 @@ impl DlqAdmin {
             for (partition, cursor) in cursors {
                 let (low, high) = reader.fetch_watermarks(&this.topic(), partition, TIMEOUT)?;
                 let start = cursor.offset.max(low);
-                let settled_ahead = cursor.settled.range(start..high).count() as i64;
+                let settled_ahead = cursor.settled_in(start, high) as i64;
                 depth += (high - start - settled_ahead).max(0) as u64;
             }
             Ok(depth)
@@ -87,61 +122,26 @@ impl DlqAdmin {
     }
 
     /// Copies each selected letter to `<group>.retry` (consumed by that group alone) and
-    /// settles it once the broker acknowledged the copy.
+    /// settles it once the broker acknowledged the copy, under one settle lease.
     pub async fn replay(
         &self,
         letters: &[DeadLetter],
         producer: &EventProducer,
     ) -> Result<(), DlqAdminError> {
-        let retry = self
-            .kafka
-            .topic(&contracts::topics::retry_topic(&self.group));
+        let mut settler = self.settler().await?;
         for letter in letters {
-            let original = to_owned(&letter.headers);
-            let headers = replay_headers(Some(&original), letter.partition, letter.offset);
-            producer
-                .send_raw(&retry, &letter.key, &letter.payload, headers)
-                .await?;
-            self.settle(letter.partition, letter.offset).await?;
+            settler.replay(letter, producer).await?;
         }
-        Ok(())
+        settler.close().await
     }
 
-    /// Settles each selected letter without replaying it.
+    /// Settles each selected letter without replaying it, under one settle lease.
     pub async fn discard(&self, letters: &[DeadLetter], reason: &str) -> Result<(), DlqAdminError> {
+        let mut settler = self.settler().await?;
         for letter in letters {
-            tracing::warn!(group = %self.group, position = %letter.position(), original = %letter.original(), reason, "Discarded a dead letter.");
-            self.settle(letter.partition, letter.offset).await?;
+            settler.discard(letter, reason).await?;
         }
-        Ok(())
-    }
-
-    async fn settle(&self, partition: i32, offset: i64) -> Result<(), DlqAdminError> {
-        let this = self.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut cursors = this.cursors()?;
-            let cursor = cursors
-                .iter_mut()
-                .find(|(p, _)| *p == partition)
-                .map(|(_, c)| c);
-            let Some(cursor) = cursor else {
-                return Err(DlqAdminError::NotFound {
-                    topic: this.topic(),
-                    partition,
-                    offset,
-                });
-            };
-            cursor.settle(offset);
-            let mut list = TopicPartitionList::new();
-            list.add_partition_offset(&this.topic(), partition, Offset::Offset(cursor.offset))?;
-            if let Some(mut entry) = list.find_partition(&this.topic(), partition) {
-                entry.set_metadata(cursor.metadata());
-            }
-            let committer: BaseConsumer = this.cursor_client().create()?;
-            committer.commit(&list, CommitMode::Sync)?;
-            Ok(())
-        })
-        .await?
+        settler.close().await
     }
 
     fn cursor_client(&self) -> rdkafka::ClientConfig {
@@ -152,18 +152,24 @@ impl DlqAdmin {
         client
     }
 
-    /// The cursor of every partition of the DLQ topic.
-    fn cursors(&self) -> Result<Vec<(i32, Cursor)>, DlqAdminError> {
-        let consumer: BaseConsumer = self.cursor_client().create()?;
+    /// How many partitions the DLQ topic has.
+    fn partitions(&self) -> Result<i32, DlqAdminError> {
+        let consumer: BaseConsumer = self.kafka.client().create()?;
         let topic = self.topic();
         let metadata = consumer.fetch_metadata(Some(&topic), TIMEOUT)?;
-        let partitions = metadata
+        Ok(metadata
             .topics()
             .first()
             .map(|t| t.partitions().len() as i32)
-            .unwrap_or(0);
+            .unwrap_or(0))
+    }
+
+    /// The cursor of every partition of the DLQ topic, read without joining its group.
+    fn cursors(&self) -> Result<Vec<(i32, Cursor)>, DlqAdminError> {
+        let consumer: BaseConsumer = self.cursor_client().create()?;
+        let topic = self.topic();
         let mut list = TopicPartitionList::new();
-        for partition in 0..partitions {
+        for partition in 0..self.partitions()? {
             list.add_partition(&topic, partition);
         }
         let committed =
@@ -182,75 +188,6 @@ impl DlqAdmin {
                 )
             })
             .collect())
-    }
-
-    fn list_blocking(&self, include_settled: bool) -> Result<Vec<DeadLetter>, DlqAdminError> {
-        let topic = self.topic();
-        let reader: BaseConsumer = self
-            .kafka
-            .client()
-            .set("group.id", "sagactl-dlq-reader")
-            .set("enable.auto.commit", "false")
-            .create()?;
-        let cursors = self.cursors()?;
-        // Where each partition's reading starts and ends.
-        let mut assignment = TopicPartitionList::new();
-        let mut remaining = std::collections::BTreeMap::new();
-        for (partition, cursor) in &cursors {
-            let (low, high) = reader.fetch_watermarks(&topic, *partition, TIMEOUT)?;
-            let start = if include_settled {
-                low
-            } else {
-                cursor.offset.max(low)
-            };
-            if start < high {
-                assignment.add_partition_offset(&topic, *partition, Offset::Offset(start))?;
-                remaining.insert(*partition, high);
-            }
-        }
-        let mut letters = Vec::new();
-        if remaining.is_empty() {
-            return Ok(letters);
-        }
-        reader.assign(&assignment)?;
-        while !remaining.is_empty() {
-            let Some(message) = reader.poll(TIMEOUT) else {
-                break;
-            };
-            let message = message?;
-            let partition = message.partition();
-            let Some(high) = remaining.get(&partition).copied() else {
-                continue;
-            };
-            if message.offset() + 1 >= high {
-                remaining.remove(&partition);
-            }
-            let cursor = cursors
-                .iter()
-                .find(|(p, _)| *p == partition)
-                .map(|(_, c)| c);
-            let settled = cursor.is_some_and(|c| c.is_settled(message.offset()));
-            if settled && !include_settled {
-                continue;
-            }
-            letters.push(DeadLetter {
-                partition,
-                offset: message.offset(),
-                key: message.key().unwrap_or_default().to_vec(),
-                payload: message.payload().unwrap_or_default().to_vec(),
-                headers: message
-                    .headers()
-                    .map(|h| {
-                        h.iter()
-                            .map(|h| (h.key.to_owned(), h.value.unwrap_or_default().to_vec()))
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-                settled,
-            });
-        }
-        letters.sort_by_key(|l| (l.partition, l.offset));
-        Ok(letters)
     }
 }
 
