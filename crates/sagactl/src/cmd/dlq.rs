@@ -5,8 +5,10 @@ use chrono::Utc;
 use clap::{Args, Subcommand};
 use contracts::topics::SERVICES;
 use messaging::dlq::DlqClass;
-use messaging::dlq_admin::{DeadLetter, DlqAdmin, Selector};
+use messaging::dlq_admin::{DeadLetter, DlqAdmin, Selector, Settler};
 use messaging::{EventProducer, KafkaConfig};
+
+use super::shown;
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum DlqCommand {
@@ -63,7 +65,7 @@ pub(crate) struct Selection {
     /// `<partition>:<offset>` positions in the DLQ topic (needs --group).
     positions: Vec<String>,
     /// `class=poison|handler|unsupported-version`, `type=<ce_type>`, `topic=<original
-    /// topic>`, `key=<order id>`; repeatable, all must match.
+    /// topic>`, `key=<order id or correlation id>`; repeatable, all must match.
     #[arg(long = "filter")]
     filters: Vec<String>,
     /// Every unsettled dead letter (of --group, or of every group).
@@ -126,9 +128,11 @@ pub(crate) async fn run(kafka: &KafkaConfig, command: DlqCommand) -> anyhow::Res
             );
             let mut unsettled = 0;
             for group in group.groups() {
-                for letter in DlqAdmin::new(kafka.clone(), &group).list(all).await? {
+                let mut letters = DlqAdmin::new(kafka.clone(), &group).stream(all);
+                while let Some(letter) = letters.next().await {
+                    let letter = letter?;
                     unsettled += usize::from(!letter.settled);
-                    print_row(&group, &letter);
+                    println!("{}", row(&group, &letter));
                 }
             }
             println!("{unsettled} unsettled");
@@ -136,87 +140,118 @@ pub(crate) async fn run(kafka: &KafkaConfig, command: DlqCommand) -> anyhow::Res
         DlqCommand::Show { group, position } => {
             let group = group.group.context("show needs --group")?;
             let (partition, offset) = parse_position(&position)?;
-            let letters = DlqAdmin::new(kafka.clone(), &group).list(true).await?;
-            let letter = letters
-                .iter()
-                .find(|l| l.partition == partition && l.offset == offset)
+            let letter = DlqAdmin::new(kafka.clone(), &group)
+                .get(partition, offset)
+                .await
                 .with_context(|| format!("no dead letter at {position} in {group}.dlq"))?;
-            println!(
-                "position: {}  settled: {}",
-                letter.position(),
-                letter.settled
-            );
-            println!("key:      {}", String::from_utf8_lossy(&letter.key));
-            println!("headers:");
-            for (key, value) in &letter.headers {
-                println!("  {key}: {}", String::from_utf8_lossy(value));
-            }
-            println!("body ({} bytes):", letter.payload.len());
-            println!("{}", String::from_utf8_lossy(&letter.payload));
+            print!("{}", details(&letter));
         }
         DlqCommand::Replay { selection } => {
             let selector = selection.selector()?;
             let producer = EventProducer::new(kafka)?;
-            for (admin, letters) in selected(kafka, &selection, &selector).await? {
-                for letter in &letters {
+            act(
+                kafka,
+                &selection,
+                &selector,
+                async |settler, admin, letter| {
                     println!(
                         "{} {} {} -> {}.retry",
                         verb(selection.dry_run, "replay"),
                         admin.topic(),
                         letter.position(),
-                        group_of(&admin)
+                        group_of(admin)
                     );
-                }
-                if !selection.dry_run {
-                    admin.replay(&letters, &producer).await?;
-                }
-            }
+                    match settler {
+                        Some(settler) => Ok(settler.replay(letter, &producer).await?),
+                        None => Ok(()),
+                    }
+                },
+            )
+            .await?;
         }
         DlqCommand::Discard { selection, reason } => {
             if reason.trim().is_empty() {
                 anyhow::bail!("--reason must say why");
             }
             let selector = selection.selector()?;
-            for (admin, letters) in selected(kafka, &selection, &selector).await? {
-                for letter in &letters {
+            act(
+                kafka,
+                &selection,
+                &selector,
+                async |settler, admin, letter| {
                     println!(
-                        "{} {} {} ({reason})",
+                        "{} {} {} ({})",
                         verb(selection.dry_run, "discard"),
                         admin.topic(),
-                        letter.position()
+                        letter.position(),
+                        shown::line(&reason)
                     );
-                }
-                if !selection.dry_run {
-                    admin.discard(&letters, &reason).await?;
-                }
-            }
+                    match settler {
+                        Some(settler) => Ok(settler.discard(letter, &reason).await?),
+                        None => Ok(()),
+                    }
+                },
+            )
+            .await?;
         }
     }
     Ok(())
 }
 
-async fn selected(
+/// Applies `action` to every unsettled letter `selector` matches, as the letters stream
+/// by, under each DLQ's settle lease (none on a dry run).
+async fn act(
     kafka: &KafkaConfig,
     selection: &Selection,
     selector: &Selector,
-) -> anyhow::Result<Vec<(DlqAdmin, Vec<DeadLetter>)>> {
-    let mut chosen = Vec::new();
+    mut action: impl AsyncFnMut(Option<&mut Settler>, &DlqAdmin, &DeadLetter) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
     let mut count = 0;
     for group in selection.group.groups() {
         let admin = DlqAdmin::new(kafka.clone(), &group);
-        let letters: Vec<DeadLetter> = admin
-            .list(false)
-            .await?
-            .into_iter()
-            .filter(|l| selector.matches(l))
-            .collect();
-        count += letters.len();
-        chosen.push((admin, letters));
+        let mut settler = match selection.dry_run {
+            true => None,
+            false => Some(admin.settler().await?),
+        };
+        let mut letters = admin.stream(false);
+        while let Some(letter) = letters.next().await {
+            let letter = letter?;
+            if selector.matches(&letter) {
+                count += 1;
+                action(settler.as_mut(), &admin, &letter).await?;
+            }
+        }
+        if let Some(settler) = settler {
+            settler.close().await?;
+        }
     }
     if count == 0 {
         println!("no unsettled dead letter matches");
     }
-    Ok(chosen)
+    Ok(())
+}
+
+/// `dlq show`: the position, every header and the body, escaped.
+fn details(letter: &DeadLetter) -> String {
+    let mut out = format!(
+        "position: {}  settled: {}\nkey:      {}\nheaders:\n",
+        letter.position(),
+        letter.settled,
+        shown::line(&String::from_utf8_lossy(&letter.key))
+    );
+    for (key, value) in &letter.headers {
+        out += &format!(
+            "  {}: {}\n",
+            shown::line(key),
+            shown::line(&String::from_utf8_lossy(value))
+        );
+    }
+    out += &format!(
+        "body ({} bytes):\n{}\n",
+        letter.payload.len(),
+        shown::lines(&String::from_utf8_lossy(&letter.payload))
+    );
+    out
 }
 
 fn group_of(admin: &DlqAdmin) -> String {
@@ -231,33 +266,32 @@ fn verb(dry_run: bool, verb: &str) -> String {
     }
 }
 
-fn print_row(group: &str, letter: &DeadLetter) {
+/// One line of `dlq list`.
+fn row(group: &str, letter: &DeadLetter) -> String {
     let age = letter
         .last_failed_at()
         .map(|t| humanize(Utc::now() - t))
         .unwrap_or_else(|| "?".to_owned());
-    let mut error = letter
+    let error = letter
         .header(contracts::headers::dlq::ERROR)
         .unwrap_or_default();
-    error.truncate(80);
-    println!(
+    let text = |t: Option<String>| shown::line(&t.unwrap_or_default());
+    format!(
         "{:<18} {:<10} {:<34} {:<26} {:<20} {:>8} {:>8}  {:<9} {}",
         group,
         letter.position(),
-        letter.original(),
-        letter.event_type().unwrap_or_else(|| "-".to_owned()),
+        shown::line(&letter.original()),
+        text(letter.event_type().or_else(|| Some("-".to_owned()))),
         letter.class().map(DlqClass::as_str).unwrap_or("-"),
-        letter
-            .header(contracts::headers::dlq::ATTEMPTS)
-            .unwrap_or_default(),
+        text(letter.header(contracts::headers::dlq::ATTEMPTS)),
         age,
         if letter.settled {
             "settled"
         } else {
             "unsettled"
         },
-        error.replace('\n', " ")
-    );
+        shown::line(&shown::cut(&error, 80))
+    )
 }
 
 fn humanize(age: chrono::TimeDelta) -> String {
@@ -267,5 +301,69 @@ fn humanize(age: chrono::TimeDelta) -> String {
         60..3600 => format!("{}m", seconds / 60),
         3600..86400 => format!("{}h", seconds / 3600),
         _ => format!("{}d", seconds / 86400),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn letter(headers: &[(&str, &str)]) -> DeadLetter {
+        DeadLetter {
+            partition: 0,
+            offset: 7,
+            key: b"k".to_vec(),
+            payload: b"{}".to_vec(),
+            headers: headers
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.as_bytes().to_vec()))
+                .collect(),
+            settled: false,
+        }
+    }
+
+    #[test]
+    fn a_long_error_in_japanese_is_cut_between_characters() {
+        let error = format!("unknown event type {}", "注文が作成されました".repeat(10));
+        let line = row(
+            "payment-service",
+            &letter(&[("ce_type", "注文が作成されました"), ("dlq-error", &error)]),
+        );
+        assert!(line.contains("unknown event type 注文"), "{line}");
+        assert!(line.ends_with('…'), "a cut error says so: {line}");
+    }
+
+    #[test]
+    fn escape_sequences_in_a_letter_reach_the_terminal_escaped() {
+        let hostile = "\u{1b}]0;pwned\u{7}\u{1b}[2J\u{9b}31m\u{202e}gnp.exe\r";
+        let line = row(
+            "payment-service",
+            &letter(&[
+                ("ce_type", hostile),
+                ("dlq-error", hostile),
+                ("dlq-original-topic", hostile),
+                ("dlq-attempts", hostile),
+            ]),
+        );
+        for raw in ['\u{1b}', '\u{7}', '\u{9b}', '\u{202e}', '\r'] {
+            assert!(!line.contains(raw), "{raw:?} printed raw: {line:?}");
+        }
+        assert!(line.contains("\\x1b]0;pwned"), "{line:?}");
+    }
+
+    #[test]
+    fn show_escapes_headers_key_and_body_but_keeps_the_bodys_lines() {
+        let mut hostile = letter(&[("x-\u{1b}[8m", "\u{1b}]8;;http://evil\u{7}")]);
+        hostile.key = b"\x1b[2J".to_vec();
+        hostile.payload = b"{\n  \"a\": \"\x1b[31m\xc2\x9b\"\n}".to_vec();
+        let shown = details(&hostile);
+        assert!(
+            !shown.contains('\u{1b}') && !shown.contains('\u{9b}'),
+            "{shown:?}"
+        );
+        assert!(
+            shown.contains("{\n  \"a\": \"\\x1b[31m\\u{9b}\"\n}"),
+            "{shown:?}"
+        );
     }
 }

@@ -7,6 +7,7 @@ pub(crate) mod inject;
 pub(crate) mod load;
 pub(crate) mod order;
 pub(crate) mod outbox;
+pub(crate) mod shown;
 pub(crate) mod topics;
 pub(crate) mod trace;
 pub(crate) mod verify;
