@@ -27,12 +27,26 @@ pub(crate) struct Target {
     /// order | payment | inventory; every service when omitted.
     #[arg(long)]
     service: Option<String>,
+    /// The one database to read, as a service is configured (its `DATABASE_URL`): the
+    /// database of --service, if given; the per-service URLs are then not read.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
     #[command(flatten)]
     databases: DatabaseArgs,
 }
 
 impl Target {
-    fn urls(&self) -> anyhow::Result<Vec<(&'static str, &str)>> {
+    /// `(label, url)` of each database to read.
+    fn urls(&self) -> anyhow::Result<Vec<(&str, &str)>> {
+        let known = |s: &str| ["order", "payment", "inventory"].contains(&s);
+        if let Some(url) = &self.database_url {
+            let label = self.service.as_deref().unwrap_or("database");
+            anyhow::ensure!(
+                self.service.is_none() || known(label),
+                "unknown service (order | payment | inventory)"
+            );
+            return Ok(vec![(label, url.as_str())]);
+        }
         let chosen: Vec<_> = self
             .databases
             .by_service()
@@ -79,4 +93,46 @@ pub(crate) async fn run(command: OutboxCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory as _, Parser};
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        target: super::Target,
+    }
+
+    fn urls(args: &[&str]) -> Vec<(String, String)> {
+        let cli = Cli::try_parse_from(args).unwrap();
+        let urls = cli.target.urls().unwrap();
+        urls.iter()
+            .map(|(s, u)| (s.to_string(), u.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn database_url_is_the_one_database_read() {
+        let url = "postgres://app@db:5432/payments";
+        assert_eq!(
+            urls(&["outbox", "--service", "payment", "--database-url", url]),
+            [("payment".to_owned(), url.to_owned())]
+        );
+        assert_eq!(
+            urls(&["outbox", "--database-url", url]),
+            [("database".to_owned(), url.to_owned())]
+        );
+        if std::env::var_os("DATABASE_URL").is_none() {
+            assert_eq!(urls(&["outbox"]).len(), 3, "without it, every service's");
+        }
+        let command = Cli::command();
+        let arg = command
+            .get_arguments()
+            .find(|a| a.get_long() == Some("database-url"))
+            .unwrap();
+        assert_eq!(arg.get_env(), Some(std::ffi::OsStr::new("DATABASE_URL")));
+        assert!(arg.is_hide_env_values_set(), "--help must not show the URL");
+    }
 }

@@ -39,7 +39,8 @@ pub(super) fn parse_mix(text: &str) -> anyhow::Result<Vec<(Kind, u32)>> {
 /// The n-th order of the mix, spread evenly (a deterministic weighted round robin).
 pub(super) fn kind_of(mix: &[(Kind, u32)], n: usize) -> Kind {
     let total: u32 = mix.iter().map(|(_, w)| w).sum();
-    let mut slot = (n as u32 * 7919) % total;
+    // In u128, so no count of orders overflows; the same slots as ever below 542,353.
+    let mut slot = (n as u128 * 7919 % u128::from(total)) as u32;
     for (kind, weight) in mix {
         if slot < *weight {
             return *kind;
@@ -88,6 +89,15 @@ mod tests {
         assert_eq!(counts[&Kind::Declined], 100);
         assert_eq!(counts[&Kind::OutOfStock], 100);
         assert_eq!(counts[&Kind::Cancel], 100);
+    }
+
+    #[test]
+    fn the_mix_goes_on_past_half_a_million_orders() {
+        let mix = parse_mix("happy=70,declined=10,out_of_stock=10,cancel=10").unwrap();
+        for n in [542_352, 542_353, 10_000_000, usize::MAX] {
+            let _ = kind_of(&mix, n);
+        }
+        assert_eq!(kind_of(&mix, 1_000_000), kind_of(&mix, 1_000_000));
     }
 
     #[test]

@@ -38,8 +38,9 @@ pub(crate) struct LoadArgs {
     /// How long to wait for the last sagas to finish after the last order was sent.
     #[arg(long, default_value_t = 120.0)]
     drain: f64,
-    /// Most orders in flight on the HTTP side at once.
-    #[arg(long, default_value_t = 256)]
+    /// Most orders in flight on the HTTP side at once (at least 1).
+    #[arg(long, default_value_t = 256,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     concurrency: usize,
     #[arg(long, env = "ORDER_URL", default_value = "http://127.0.0.1:8080")]
     order_url: String,
@@ -209,4 +210,23 @@ fn watch_terminal_events(
                 .finish(&key, Instant::now(), outcome);
         }
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        load: super::LoadArgs,
+    }
+
+    #[test]
+    fn no_concurrency_at_all_is_refused_by_the_parser() {
+        let err = Cli::try_parse_from(["load", "--concurrency", "0"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation, "{err}");
+        let ok = Cli::try_parse_from(["load", "--concurrency", "1"]).unwrap();
+        assert_eq!(ok.load.concurrency, 1);
+    }
 }
