@@ -6,6 +6,7 @@ pub(crate) mod get;
 pub(crate) mod inject;
 pub(crate) mod load;
 pub(crate) mod order;
+pub(crate) mod order_ref;
 pub(crate) mod outbox;
 pub(crate) mod shown;
 pub(crate) mod topics;

@@ -1,8 +1,11 @@
-//! `sagactl order create|show|history|cancel|ship`: a thin client of the order API.
+//! `sagactl order create|show|history|cancel|ship`: a thin client of the order API. An
+//! order is named by its order id or its saga's correlation id (`order_ref`).
 
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
+
+use super::shown;
 
 #[derive(Debug, Args)]
 pub(crate) struct OrderArgs {
@@ -17,6 +20,8 @@ pub(crate) struct OrderArgs {
     /// Print the API's JSON as it is.
     #[arg(long, global = true)]
     json: bool,
+    #[command(flatten)]
+    orders: super::order_ref::OrdersDb,
     #[command(subcommand)]
     command: OrderCommand,
 }
@@ -37,16 +42,24 @@ enum OrderCommand {
     },
     /// The order now, or `--at` an RFC 3339 moment.
     Show {
+        /// The order id or the saga's correlation id.
         order_id: String,
         #[arg(long)]
         at: Option<String>,
     },
     /// The order's events, oldest first.
-    History { order_id: String },
+    History {
+        /// The order id or the saga's correlation id.
+        order_id: String,
+    },
     /// Cancel as the customer.
-    Cancel { order_id: String },
+    Cancel {
+        /// The order id or the saga's correlation id.
+        order_id: String,
+    },
     /// Ship a confirmed order.
     Ship {
+        /// The order id or the saga's correlation id.
         order_id: String,
         #[arg(long)]
         tracking: String,
@@ -68,6 +81,8 @@ fn parse_item(text: &str) -> anyhow::Result<Value> {
 pub(crate) async fn run(args: OrderArgs) -> anyhow::Result<()> {
     let client = reqwest::Client::new();
     let base = args.order_url.trim_end_matches('/');
+    let resolve =
+        async |id: String| super::order_ref::resolve(&client, base, &args.orders, &id).await;
     let (status, body) = match args.command {
         OrderCommand::Create {
             customer,
@@ -88,6 +103,7 @@ pub(crate) async fn run(args: OrderArgs) -> anyhow::Result<()> {
             send(request).await?
         }
         OrderCommand::Show { order_id, at } => {
+            let order_id = resolve(order_id).await?;
             let mut request = client.get(format!("{base}/orders/{order_id}"));
             if let Some(at) = at {
                 request = request.query(&[("at", at)]);
@@ -95,12 +111,15 @@ pub(crate) async fn run(args: OrderArgs) -> anyhow::Result<()> {
             send(request).await?
         }
         OrderCommand::History { order_id } => {
+            let order_id = resolve(order_id).await?;
             send(client.get(format!("{base}/orders/{order_id}/events"))).await?
         }
         OrderCommand::Cancel { order_id } => {
+            let order_id = resolve(order_id).await?;
             send(client.post(format!("{base}/orders/{order_id}/cancel"))).await?
         }
         OrderCommand::Ship { order_id, tracking } => {
+            let order_id = resolve(order_id).await?;
             send(
                 client
                     .post(format!("{base}/orders/{order_id}/ship"))
@@ -138,28 +157,71 @@ async fn send(request: reqwest::RequestBuilder) -> anyhow::Result<(reqwest::Stat
 }
 
 fn print_human(body: &Value) {
+    print!("{}", human(body));
+}
+
+fn human(body: &Value) -> String {
+    let mut out = String::new();
+    let mut println = |line: String| {
+        out.push_str(&line);
+        out.push('\n');
+    };
     match body {
         Value::Array(events) => {
-            println!("{:>3}  {:<28} {:<24} DATA", "V", "RECORDED AT", "TYPE");
+            println(format!(
+                "{:>3}  {:<28} {:<24} DATA",
+                "V", "RECORDED AT", "TYPE"
+            ));
             for event in events {
-                println!(
+                println(format!(
                     "{:>3}  {:<28} {:<24} {}",
                     event["version"].as_i64().unwrap_or_default(),
                     event["recorded_at"].as_str().unwrap_or_default(),
                     event["type"].as_str().unwrap_or_default(),
                     event["data"]
-                );
+                ));
             }
         }
         Value::Object(order) => {
-            for (key, value) in order {
-                let shown = match value {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
+            // The order id first: people copy the first id they see. The correlation
+            // id (the saga's id) next; sagactl takes either wherever it names an order.
+            let first = ["order_id", "correlation_id"];
+            let rest = order.keys().filter(|k| !first.contains(&k.as_str()));
+            for key in first.iter().copied().chain(rest.map(String::as_str)) {
+                let Some(value) = order.get(key) else {
+                    continue;
                 };
-                println!("{key:<16} {shown}");
+                let shown = match value {
+                    Value::String(s) => shown::line(s),
+                    other => shown::line(&other.to_string()),
+                };
+                println(format!("{key:<16} {shown}"));
             }
         }
-        other => println!("{other}"),
+        other => println(format!("{other}")),
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    #[test]
+    fn a_created_order_shows_its_order_id_first_and_both_ids_labelled() {
+        let shown = super::human(&json!({
+            "order_id": "0199-order",
+            "correlation_id": "0199-correlation",
+            "status": "pending",
+        }));
+        let lines: Vec<&str> = shown.lines().collect();
+        assert!(
+            lines[0].starts_with("order_id") && lines[0].contains("0199-order"),
+            "{shown}"
+        );
+        assert!(
+            lines[1].starts_with("correlation_id") && lines[1].contains("0199-correlation"),
+            "{shown}"
+        );
     }
 }

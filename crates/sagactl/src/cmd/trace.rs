@@ -1,5 +1,5 @@
-//! `sagactl trace <order-id>`: the saga's trace from Jaeger's query API as a timeline,
-//! one line per span indented by parent, beside the order's event history.
+//! `sagactl trace <order-id | correlation-id>`: the saga's trace from Jaeger's query
+//! API as a timeline, one line per span indented by parent, beside the order's history.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -9,7 +9,10 @@ use serde_json::{Value, json};
 
 #[derive(Debug, Args)]
 pub(crate) struct TraceArgs {
+    /// The order id or the saga's correlation id.
     order_id: String,
+    #[command(flatten)]
+    orders: super::order_ref::OrdersDb,
     /// Jaeger's query API.
     #[arg(long, env = "JAEGER_URL", default_value = "http://127.0.0.1:16686")]
     jaeger_url: String,
@@ -35,8 +38,9 @@ struct Span {
 pub(crate) async fn run(args: TraceArgs) -> anyhow::Result<()> {
     let client = reqwest::Client::new();
     let base = args.order_url.trim_end_matches('/');
+    let order_id = super::order_ref::resolve(&client, base, &args.orders, &args.order_id).await?;
     let order: Value = client
-        .get(format!("{base}/orders/{}", args.order_id))
+        .get(format!("{base}/orders/{order_id}"))
         .send()
         .await
         .context("order-service did not answer")?
@@ -77,7 +81,7 @@ pub(crate) async fn run(args: TraceArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     let history: Value = client
-        .get(format!("{base}/orders/{}/events", args.order_id))
+        .get(format!("{base}/orders/{order_id}/events"))
         .send()
         .await?
         .json()
@@ -85,8 +89,7 @@ pub(crate) async fn run(args: TraceArgs) -> anyhow::Result<()> {
     print_timeline(trace_id, &spans);
     println!();
     println!(
-        "order {} is {}; its events:",
-        args.order_id,
+        "order {order_id} is {}; its events:",
         order["status"].as_str().unwrap_or("?")
     );
     for event in history.as_array().into_iter().flatten() {
