@@ -50,6 +50,10 @@ fn is_infrastructure_sqlstate(code: &str) -> bool {
     code.starts_with("08") // connection exception
         || code.starts_with("53") // insufficient resources (53300: too many connections)
         || matches!(code, "57P01" | "57P02" | "57P03") // admin / crash shutdown, cannot connect now
+        // statement_timeout and lock_timeout (`messaging::session`): the server is slow or
+        // a vanished session still holds the lock; waiting it out is the cure, and no
+        // message is to blame.
+        || matches!(code, "57014" | "55P03")
 }
 
 /// Sorts a sqlx error into its class.

@@ -27,6 +27,7 @@ pub mod inbox;
 pub mod probe;
 pub mod producer;
 pub mod schema;
+pub mod session;
 
 pub use config::KafkaConfig;
 pub use producer::{Delivered, EventProducer, PendingDelivery, ProduceError};

@@ -4,6 +4,9 @@
 //! marks through that same session: a statement that succeeds on it proves the lock is
 //! still held, with no round trip spent on checking.
 
+use std::time::Duration;
+
+use messaging::session::{SessionLimits, within};
 use sqlx::{Connection, PgConnection};
 
 /// Namespace of the two-key advisory lock, so ours never collides with an application
@@ -17,20 +20,33 @@ pub struct Leadership {
     schema: String,
     table: String,
     session: Option<PgConnection>,
+    limits: SessionLimits,
 }
 
 impl Leadership {
     /// Leadership of the `outbox` table in `schema`. The lock key is the hash of the
     /// qualified name, so relays of different schemas in one database do not exclude
     /// each other; the session's `search_path` is `schema`.
-    pub fn new(database_url: impl Into<String>, schema: impl Into<String>) -> Self {
+    pub fn new(
+        database_url: impl Into<String>,
+        schema: impl Into<String>,
+        limits: SessionLimits,
+    ) -> Self {
         let schema = schema.into();
         Self {
             database_url: database_url.into(),
             table: format!("{schema}.outbox"),
             schema,
             session: None,
+            limits,
         }
+    }
+
+    /// The longest a statement on the session is awaited: a session that does not
+    /// answer is lost (see [`Leadership::lose`]), and the server, which notices the
+    /// vanished client within seconds, frees the lock for whoever competes next.
+    pub fn deadline(&self) -> Duration {
+        self.limits.client_deadline
     }
 
     /// True when this relay holds the lock (as far as its last statement on the session
@@ -39,7 +55,17 @@ impl Leadership {
         if self.session.is_some() {
             return Ok(true);
         }
-        let mut session = PgConnection::connect(&self.database_url).await?;
+        let options = self
+            .limits
+            .connect_options(&self.database_url, "outbox relay")?;
+        within(self.deadline(), self.compete(options)).await
+    }
+
+    async fn compete(
+        &mut self,
+        options: sqlx::postgres::PgConnectOptions,
+    ) -> Result<bool, sqlx::Error> {
+        let mut session = PgConnection::connect_with(&options).await?;
         let acquired: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1, hashtext($2))")
             .bind(LOCK_NAMESPACE)
             .bind(&self.table)

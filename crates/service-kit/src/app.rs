@@ -48,6 +48,8 @@ pub struct AppParts {
     pub consumer_instance_id: Option<String>,
     /// When a consumer with messages waiting and none handled counts as stuck.
     pub consumer_stuck_after: Duration,
+    /// The longest a consumer's transaction is awaited (`DATABASE_CLIENT_DEADLINE`).
+    pub transaction_deadline: Duration,
     /// The pool of HTTP requests.
     pub pool: PgPool,
     /// The pool of the sagas (consumers, timers, housekeeping): a flood of requests
@@ -82,6 +84,8 @@ impl App {
         let pool = database::connect(
             &config.database_url,
             config.database_max_connections,
+            &config.database_session,
+            &format!("{} requests", config.service_name),
             &shutdown,
         )
         .await
@@ -89,6 +93,8 @@ impl App {
         let saga_pool = database::connect(
             &config.database_url,
             config.database_saga_connections,
+            &config.database_session,
+            &format!("{} sagas", config.service_name),
             &shutdown,
         )
         .await
@@ -123,6 +129,7 @@ impl App {
             consumer_group: config.consumer_group.clone(),
             consumer_instance_id: config.consumer_instance_id.clone(),
             consumer_stuck_after: config.consumer_stuck_after,
+            transaction_deadline: config.database_session.client_deadline,
             pool,
             saga_pool,
             kafka,
@@ -190,6 +197,7 @@ impl App {
             messaging::consumer::ConsumerConfig {
                 instance_id: parts.consumer_instance_id.clone(),
                 stuck_after: parts.consumer_stuck_after,
+                transaction_deadline: parts.transaction_deadline,
                 ..messaging::consumer::ConsumerConfig::new(parts.consumer_group.clone(), topics)
             },
             handler,

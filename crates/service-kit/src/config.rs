@@ -37,6 +37,19 @@ pub struct ServiceConfig {
     #[arg(long, env = "DATABASE_SAGA_CONNECTIONS", default_value_t = 4)]
     pub database_saga_connections: u32,
 
+    /// The server-side `statement_timeout` of every session.
+    #[arg(long, env = "DATABASE_STATEMENT_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub database_statement_timeout: std::time::Duration,
+
+    /// The server-side `lock_timeout` of every session.
+    #[arg(long, env = "DATABASE_LOCK_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
+    pub database_lock_timeout: std::time::Duration,
+
+    /// The longest the service awaits PostgreSQL's answer (a statement of the relay, a
+    /// transaction of a consumer) before it gives the connection up as silent.
+    #[arg(long, env = "DATABASE_CLIENT_DEADLINE", default_value = "30s", value_parser = parse_duration)]
+    pub database_client_deadline: std::time::Duration,
+
     /// Requests an instance handles at once; more are answered 503 with `Retry-After`.
     #[arg(long, env = "HTTP_MAX_IN_FLIGHT", default_value_t = 64)]
     pub http_max_in_flight: usize,
@@ -124,6 +137,8 @@ pub struct Resolved {
     pub database_url: String,
     pub database_max_connections: u32,
     pub database_saga_connections: u32,
+    /// Every session's limits, server side and client side.
+    pub database_session: messaging::session::SessionLimits,
     pub http_limits: crate::http::HttpLimits,
     pub service_name: String,
     pub consumer_group: String,
@@ -161,6 +176,11 @@ impl ServiceConfig {
                 .unwrap_or_else(|| format!("postgres://postgres@127.0.0.1:5432/{}", spec.database)),
             database_max_connections: self.database_max_connections.max(1),
             database_saga_connections: self.database_saga_connections.max(2),
+            database_session: messaging::session::SessionLimits {
+                statement_timeout: self.database_statement_timeout,
+                lock_timeout: self.database_lock_timeout,
+                client_deadline: self.database_client_deadline,
+            },
             http_limits: crate::http::HttpLimits {
                 max_connections: self.http_max_connections.max(1),
                 max_in_flight: self.http_max_in_flight.max(1),
@@ -185,6 +205,11 @@ impl ServiceConfig {
                 batch_size: self.outbox_batch_size.max(1),
                 publish_twice: self.outbox_publish_twice,
                 topic_prefix: self.kafka_topic_prefix.clone(),
+                session: messaging::session::SessionLimits {
+                    statement_timeout: self.database_statement_timeout,
+                    lock_timeout: self.database_lock_timeout,
+                    client_deadline: self.database_client_deadline,
+                },
                 ..outbox::RelayConfig::default()
             },
             outbox_retention: std::time::Duration::from_secs(self.outbox_retention_hours * 3600),

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
+use messaging::session::SessionLimits;
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::PgPoolOptions;
@@ -11,19 +12,28 @@ use crate::Shutdown;
 
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
-/// A pool on `url`, retried with backoff until the database answers or shutdown fires:
-/// a service started before its database waits instead of crashing.
+/// How long a request or a consumer waits for a pooled connection.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A pool on `url`, its sessions limited by `limits` and named `application` in
+/// `pg_stat_activity`, retried with backoff until the database answers or shutdown
+/// fires: a service started before its database waits instead of crashing.
 pub async fn connect(
     url: &str,
     max_connections: u32,
+    limits: &SessionLimits,
+    application: &str,
     shutdown: &Shutdown,
 ) -> anyhow::Result<PgPool> {
     let options = PgPoolOptions::new()
         .max_connections(max_connections)
-        .acquire_timeout(Duration::from_secs(5));
+        .acquire_timeout(ACQUIRE_TIMEOUT);
+    let connect = limits
+        .connect_options(url, application)
+        .context("reading DATABASE_URL")?;
     let mut backoff = Duration::from_millis(200);
     loop {
-        match options.clone().connect(url).await {
+        match options.clone().connect_with(connect.clone()).await {
             Ok(pool) => return Ok(pool),
             Err(err) => {
                 tracing::warn!(error = %err, retry_in_ms = backoff.as_millis() as u64, "PostgreSQL is not answering yet.");

@@ -5,6 +5,7 @@
 //! Addresses come from the same environment variables the services read, defaulting
 //! to the local infrastructure of DESIGN.md §7.
 
+pub mod blackhole;
 pub mod fuzz;
 pub mod proxy;
 pub mod service;

@@ -109,6 +109,10 @@ pub struct ConsumerConfig {
     /// First infrastructure backoff; doubles up to `max_backoff`.
     pub infrastructure_backoff: Duration,
     pub max_backoff: Duration,
+    /// The longest one transaction (a batch, or one message) is awaited before its
+    /// connection is given up as silent and the runtime pauses as for an outage (see
+    /// `crate::session`). An ambiguous commit is safe: the inbox absorbs the redo.
+    pub transaction_deadline: Duration,
     /// How long messages may wait with none handled before the consumer counts as
     /// stuck (not ready).
     pub stuck_after: Duration,
@@ -128,6 +132,7 @@ impl ConsumerConfig {
             transient_retries: 10,
             infrastructure_backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(30),
+            transaction_deadline: Duration::from_secs(30),
             stuck_after: Duration::from_secs(60),
             client_overrides: Vec::new(),
         }

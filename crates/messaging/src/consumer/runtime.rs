@@ -29,6 +29,11 @@ use crate::dlq::DlqClass;
 use crate::error::HandlerError;
 use crate::{EventProducer, KafkaConfig};
 
+/// A transaction not answered within `deadline`: the database is away.
+fn silent(deadline: Duration) -> HandlerError {
+    HandlerError::Database(crate::session::silent_for(deadline))
+}
+
 /// The runtime stops a batch and pauses when the database or broker is away.
 #[derive(Debug)]
 struct Outage(HandlerError);
@@ -181,7 +186,10 @@ impl<H: Handler> ConsumerRuntime<H> {
             .iter()
             .map(|m| prepare(self.work.handler.as_ref(), m))
             .collect();
-        let (first_single, mut prior) = match self.work.try_batch(batch, &prepared).await {
+        let deadline = self.config.transaction_deadline;
+        let tried = tokio::time::timeout(deadline, self.work.try_batch(batch, &prepared)).await;
+        let tried = tried.unwrap_or_else(|_| BatchResult::Outage(silent(deadline)));
+        let (first_single, mut prior) = match tried {
             BatchResult::All => {
                 self.after_commit(batch);
                 return;
@@ -257,7 +265,10 @@ impl<H: Handler> ConsumerRuntime<H> {
                 }
             }
             let span = message_span(&self.config.group, message, envelope);
-            match self.work.attempt(envelope, sha).instrument(span).await {
+            let deadline = self.config.transaction_deadline;
+            let attempt = self.work.attempt(envelope, sha).instrument(span);
+            let attempt = tokio::time::timeout(deadline, attempt).await;
+            match attempt.unwrap_or_else(|_| Err(silent(deadline))) {
                 Ok(Applied::Conflict) => {
                     let reason = format!(
                         "event {} was handled before with another body",

@@ -6,4 +6,5 @@ mod dlq;
 mod health;
 mod outage;
 mod replay;
+mod silent;
 mod support;

@@ -159,10 +159,10 @@ impl Fixture {
     }
 
     /// Like [`Fixture::start`], with the consumer on `pool` (say, through a proxy).
-    pub fn start_with_pool(
+    pub fn start_with_pool<H: Handler>(
         &self,
         config: ConsumerConfig,
-        handler: Arc<TestHandler>,
+        handler: Arc<H>,
         pool: PgPool,
     ) -> anyhow::Result<Running> {
         let runtime = ConsumerRuntime::new(

@@ -24,6 +24,7 @@ use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
+use messaging::session::within;
 use messaging::{EventProducer, ProduceError};
 use tracing::Instrument;
 
@@ -53,6 +54,8 @@ pub struct RelayConfig {
     /// Prepended to each row's topic at publish time (`KAFKA_TOPIC_PREFIX`): rows keep
     /// the contracts' names, the deployment decides where they go.
     pub topic_prefix: String,
+    /// The leader session's limits, server side and client side.
+    pub session: messaging::session::SessionLimits,
 }
 
 impl Default for RelayConfig {
@@ -64,6 +67,7 @@ impl Default for RelayConfig {
             schema: "public".to_owned(),
             publish_twice: false,
             topic_prefix: String::new(),
+            session: messaging::session::SessionLimits::default(),
         }
     }
 }
@@ -139,7 +143,7 @@ impl Relay {
         wakeup: Wakeup,
         config: RelayConfig,
     ) -> Self {
-        let leadership = Leadership::new(database_url, config.schema.clone());
+        let leadership = Leadership::new(database_url, config.schema.clone(), config.session);
         Self {
             producer,
             leadership,
@@ -230,6 +234,7 @@ impl Relay {
     /// planned for its own values, PostgreSQL hashes the ids, where a cached generic
     /// plan would compare each row with every one of them.
     async fn fetch(&mut self, after: i64, in_flight: &[i64]) -> Result<Vec<Row>, RelayError> {
+        let deadline = self.leadership.deadline();
         let Some(session) = self.leadership.session() else {
             return Ok(Vec::new());
         };
@@ -242,8 +247,8 @@ impl Relay {
         .bind(after)
         .bind(in_flight)
         .persistent(in_flight.is_empty())
-        .fetch_all(session)
-        .await;
+        .fetch_all(session);
+        let rows = within(deadline, rows).await;
         rows.map_err(|err| {
             self.leadership.lose();
             err.into()
@@ -308,10 +313,11 @@ impl Relay {
                 }
             }
         }
+        let deadline = self.leadership.deadline();
         let Some(session) = self.leadership.session() else {
             return Ok(RelayStep::NotLeader);
         };
-        if let Err(err) = mark(session, &published, &parked).await {
+        if let Err(err) = within(deadline, mark(session, &published, &parked)).await {
             self.leadership.lose();
             return Err(err.into());
         }

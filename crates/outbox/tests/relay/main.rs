@@ -2,4 +2,5 @@
 
 mod helpers;
 mod publishing;
+mod silent;
 mod size;

@@ -1,0 +1,97 @@
+//! The limits every PostgreSQL session of a service gets, on both sides of the wire.
+//!
+//! Server side (set at connect time): no statement, lock wait or idle transaction runs
+//! unbounded, and a client that vanished without a FIN or RST (a half-open connection,
+//! packets dropped) is noticed within seconds by TCP keepalives and `tcp_user_timeout`,
+//! so the server ends its session and frees its locks: the rows it locked, and the
+//! outbox relay's advisory lock, which a standby relay is waiting for.
+//!
+//! Client side: sqlx 0.8 sets no TCP keepalive and no timeout of its own, and a server
+//! gone silent never answers, so a server-side timeout cannot fire. [`within`] puts a
+//! deadline on what the relay's leader session and the consumers' transactions await.
+
+use std::future::Future;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::PgConnectOptions;
+
+/// How long a session may wait for what, and how soon a lost peer is noticed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionLimits {
+    /// `statement_timeout`: the longest one statement runs on the server.
+    pub statement_timeout: Duration,
+    /// `lock_timeout`: the longest a statement waits for a lock.
+    pub lock_timeout: Duration,
+    /// The longest the client awaits the server's answer (one statement of the relay,
+    /// one transaction of a consumer) before it drops the connection and starts again.
+    /// Longer than `statement_timeout`, so that the server's own timeout fires first
+    /// whenever the server is there to fire it.
+    pub client_deadline: Duration,
+}
+
+impl Default for SessionLimits {
+    fn default() -> Self {
+        Self {
+            statement_timeout: Duration::from_secs(10),
+            lock_timeout: Duration::from_secs(5),
+            client_deadline: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Seconds of silence before the server probes a client, probes, and the gap between
+/// them: a vanished client's session ends within about 11 s.
+const KEEPALIVE_IDLE_S: u32 = 5;
+const KEEPALIVE_INTERVAL_S: u32 = 2;
+const KEEPALIVE_COUNT: u32 = 3;
+/// Unacknowledged data for this long also ends the session (keepalives only probe an
+/// idle connection; a result sent to a vanished client would be retried for minutes).
+const TCP_USER_TIMEOUT_MS: u32 = 10_000;
+
+impl SessionLimits {
+    /// Options for `url` with these limits as session settings, named `application` in
+    /// `pg_stat_activity`.
+    pub fn connect_options(
+        &self,
+        url: &str,
+        application: &str,
+    ) -> Result<PgConnectOptions, sqlx::Error> {
+        let ms = |d: Duration| format!("{}ms", d.as_millis().max(1));
+        Ok(PgConnectOptions::from_str(url)?
+            .application_name(application)
+            .options([
+                ("statement_timeout", ms(self.statement_timeout)),
+                ("lock_timeout", ms(self.lock_timeout)),
+                (
+                    "idle_in_transaction_session_timeout",
+                    ms(self.client_deadline * 2),
+                ),
+                ("tcp_keepalives_idle", KEEPALIVE_IDLE_S.to_string()),
+                ("tcp_keepalives_interval", KEEPALIVE_INTERVAL_S.to_string()),
+                ("tcp_keepalives_count", KEEPALIVE_COUNT.to_string()),
+                ("tcp_user_timeout", TCP_USER_TIMEOUT_MS.to_string()),
+            ]))
+    }
+}
+
+/// `work`, or an I/O error (an infrastructure failure, retried with backoff) when the
+/// server has not answered within `deadline`.
+pub async fn within<T>(
+    deadline: Duration,
+    work: impl Future<Output = Result<T, sqlx::Error>>,
+) -> Result<T, sqlx::Error> {
+    match tokio::time::timeout(deadline, work).await {
+        Ok(result) => result,
+        Err(_) => Err(silent_for(deadline)),
+    }
+}
+
+/// The error of a server that did not answer within `deadline`: an I/O error, which
+/// every caller already treats as the database being away.
+pub fn silent_for(deadline: Duration) -> sqlx::Error {
+    sqlx::Error::Io(std::io::Error::new(
+        std::io::ErrorKind::TimedOut,
+        format!("PostgreSQL did not answer within {deadline:?}"),
+    ))
+}
