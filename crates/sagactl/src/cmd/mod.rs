@@ -10,5 +10,6 @@ pub(crate) mod order_ref;
 pub(crate) mod outbox;
 pub(crate) mod shown;
 pub(crate) mod topics;
+pub(crate) mod topics_empty;
 pub(crate) mod trace;
 pub(crate) mod verify;

@@ -1,4 +1,4 @@
-//! `sagactl topics create|list`.
+//! `sagactl topics create|list|empty`.
 
 use clap::Subcommand;
 use contracts::topics::{SAGA_TOPICS, TopicSpec, all_topics};
@@ -11,6 +11,9 @@ pub(crate) enum TopicsCommand {
     Create,
     /// List the cluster's topics with their partition counts.
     List,
+    /// Delete every record of the saga's topics and move the stack's consumer groups
+    /// and DLQ cursors to the new start (a reset; the services must be stopped).
+    Empty(super::topics_empty::EmptyArgs),
 }
 
 pub(crate) async fn run(kafka: &KafkaConfig, command: TopicsCommand) -> anyhow::Result<()> {
@@ -31,6 +34,7 @@ pub(crate) async fn run(kafka: &KafkaConfig, command: TopicsCommand) -> anyhow::
                 println!("{topic:<28} {outcome}");
             }
         }
+        TopicsCommand::Empty(args) => super::topics_empty::run(kafka, args).await?,
         TopicsCommand::List => {
             println!("{:<28} {:>10}  ROLE", "TOPIC", "PARTITIONS");
             for topic in list_topics(kafka).await? {
