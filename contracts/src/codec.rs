@@ -10,6 +10,19 @@ use std::fmt;
 
 use serde::de::DeserializeOwned;
 
+/// Characters of a rejected value kept in its error.
+const EXCERPT_CHARS: usize = 64;
+
+/// `value`, or its first characters and its size: errors about a header go to logs and
+/// to `dlq-error`, and a header can be a megabyte of anything.
+pub(crate) fn excerpt(value: &str) -> String {
+    let mut shown: String = value.chars().take(EXCERPT_CHARS).collect();
+    if shown.len() < value.len() {
+        shown.push_str(&format!("… ({} bytes)", value.len()));
+    }
+    shown
+}
+
 /// A parsed `ce_type`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct EventType {
@@ -27,7 +40,7 @@ impl EventType {
 
     /// Parses `order.created.v1`; anything else is poison.
     pub fn parse(raw: &str) -> Result<Self, DecodeError> {
-        let malformed = || DecodeError::MalformedType(raw.to_owned());
+        let malformed = || DecodeError::MalformedType(excerpt(raw));
         let (name, version) = raw.rsplit_once(".v").ok_or_else(malformed)?;
         let version: u32 = version.parse().map_err(|_| malformed())?;
         let well_formed = name.split('.').count() == 2

@@ -80,14 +80,14 @@ impl EventMetadata {
             let raw = header(name).ok_or(HeaderError::Missing(name))?;
             std::str::from_utf8(raw).map_err(|_| HeaderError::Invalid {
                 name,
-                value: String::from_utf8_lossy(raw).into_owned(),
+                value: crate::codec::excerpt(&String::from_utf8_lossy(raw)),
             })
         };
         let uuid = |name: &'static str| -> Result<Uuid, HeaderError> {
             let value = text(name)?;
             Uuid::parse_str(value).map_err(|_| HeaderError::Invalid {
                 name,
-                value: value.to_owned(),
+                value: crate::codec::excerpt(value),
             })
         };
         let event_id = uuid(headers::CE_ID)?;
@@ -97,7 +97,7 @@ impl EventMetadata {
         let time = DateTime::parse_from_rfc3339(time_text)
             .map_err(|_| HeaderError::Invalid {
                 name: headers::CE_TIME,
-                value: time_text.to_owned(),
+                value: crate::codec::excerpt(time_text),
             })?
             .with_timezone(&Utc);
         // Another writer's offset can carry a valid local time past year 9999 in UTC,
@@ -105,7 +105,7 @@ impl EventMetadata {
         if !(0..=9999).contains(&time.year()) {
             return Err(HeaderError::Invalid {
                 name: headers::CE_TIME,
-                value: time_text.to_owned(),
+                value: crate::codec::excerpt(time_text),
             }
             .into());
         }
@@ -215,6 +215,19 @@ mod tests {
                 ),
                 "{text}: {err}"
             );
+        }
+    }
+
+    #[test]
+    fn a_huge_bad_header_is_cut_in_its_error() {
+        for name in ["ce_id", "ce_type", "ce_time", "correlation-id"] {
+            let mut map = as_map(&sample());
+            map.insert(name, "é".repeat(512 * 1024).into_bytes());
+            let err =
+                EventMetadata::from_headers(|name| map.get(name).map(Vec::as_slice)).unwrap_err();
+            let text = err.to_string();
+            assert!(text.len() < 300, "{name}: {} bytes of error", text.len());
+            assert!(text.contains("(1048576 bytes)"), "{name}: {text}");
         }
     }
 

@@ -95,3 +95,68 @@ pub fn silent_for(deadline: Duration) -> sqlx::Error {
         format!("PostgreSQL did not answer within {deadline:?}"),
     ))
 }
+
+/// A PostgreSQL URL whose `Debug` hides its password: configurations and relays are
+/// printed with `{:?}` in logs and panics, and the URL is their only secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    pub fn new(url: impl Into<String>) -> Self {
+        Self(url.into())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The URL with the password of its user part, and of a `password=` parameter,
+    /// replaced by `***`.
+    pub fn redacted(&self) -> String {
+        let mut url = self.0.clone();
+        if let Some(scheme) = url.find("://") {
+            let rest = scheme + 3;
+            let authority_end = url[rest..].find('/').map_or(url.len(), |i| rest + i);
+            if let Some(at) = url[rest..authority_end].rfind('@').map(|i| rest + i)
+                && let Some(colon) = url[rest..at].find(':').map(|i| rest + i)
+            {
+                url.replace_range(colon + 1..at, "***");
+            }
+        }
+        if let Some(start) = url.find("password=").map(|i| i + "password=".len()) {
+            let end = url[start..].find('&').map_or(url.len(), |i| start + i);
+            url.replace_range(start..end, "***");
+        }
+        url
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DatabaseUrl;
+
+    #[test]
+    fn debug_hides_the_password_wherever_the_url_carries_it() {
+        let url = DatabaseUrl::new("postgres://payment:s3cret@db:5432/payments?sslmode=require");
+        assert_eq!(
+            format!("{url:?}"),
+            "postgres://payment:***@db:5432/payments?sslmode=require"
+        );
+        let url = DatabaseUrl::new("postgres://db/payments?user=p&password=s3cret&x=1");
+        assert_eq!(
+            format!("{url:?}"),
+            "postgres://db/payments?user=p&password=***&x=1"
+        );
+        let url = DatabaseUrl::new("postgres://postgres@127.0.0.1:5432/orders");
+        assert_eq!(
+            format!("{url:?}"),
+            "postgres://postgres@127.0.0.1:5432/orders"
+        );
+    }
+}

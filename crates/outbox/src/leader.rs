@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use messaging::session::{SessionLimits, within};
+use messaging::session::{DatabaseUrl, SessionLimits, within};
 use sqlx::{Connection, PgConnection};
 
 /// Namespace of the two-key advisory lock, so ours never collides with an application
@@ -16,7 +16,7 @@ const LOCK_NAMESPACE: i32 = 0x5a6a_0b0c;
 /// Leadership of one outbox table.
 #[derive(Debug)]
 pub struct Leadership {
-    database_url: String,
+    database_url: DatabaseUrl,
     schema: String,
     table: String,
     session: Option<PgConnection>,
@@ -34,7 +34,7 @@ impl Leadership {
     ) -> Self {
         let schema = schema.into();
         Self {
-            database_url: database_url.into(),
+            database_url: DatabaseUrl::new(database_url),
             table: format!("{schema}.outbox"),
             schema,
             session: None,
@@ -57,7 +57,7 @@ impl Leadership {
         }
         let options = self
             .limits
-            .connect_options(&self.database_url, "outbox relay")?;
+            .connect_options(self.database_url.as_str(), "outbox relay")?;
         within(self.deadline(), self.compete(options)).await
     }
 

@@ -82,7 +82,7 @@ impl App {
         shutdown: Shutdown,
     ) -> anyhow::Result<Self> {
         let pool = database::connect(
-            &config.database_url,
+            config.database_url.as_str(),
             config.database_max_connections,
             &config.database_session,
             &format!("{} requests", config.service_name),
@@ -91,7 +91,7 @@ impl App {
         .await
         .context("connecting to PostgreSQL")?;
         let saga_pool = database::connect(
-            &config.database_url,
+            config.database_url.as_str(),
             config.database_saga_connections,
             &config.database_session,
             &format!("{} sagas", config.service_name),
@@ -140,7 +140,7 @@ impl App {
         };
         let mut tasks = JoinSet::new();
         let relay = Relay::new(
-            &config.database_url,
+            config.database_url.as_str(),
             parts.producer.clone(),
             parts.wakeup.clone(),
             config.relay.clone(),

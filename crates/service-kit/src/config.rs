@@ -23,9 +23,10 @@ pub struct ServiceConfig {
     #[arg(long, env = "KAFKA_TOPIC_PREFIX", default_value = "")]
     pub kafka_topic_prefix: String,
 
-    /// PostgreSQL URL; defaults to the service's own database on 127.0.0.1:5432.
-    #[arg(long, env = "DATABASE_URL")]
-    pub database_url: Option<String>,
+    /// PostgreSQL URL; defaults to the service's own database on 127.0.0.1:5432. Its
+    /// value is never shown, in `--help` or in `Debug`.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true, value_parser = database_url)]
+    pub database_url: Option<messaging::session::DatabaseUrl>,
 
     /// Pooled database connections for HTTP requests. The sagas (consumers, deadlines,
     /// housekeeping) have a pool of their own, so no flood of requests can take theirs.
@@ -70,6 +71,7 @@ pub struct ServiceConfig {
     #[arg(
         long,
         env = "OTEL_EXPORTER_OTLP_ENDPOINT",
+        hide_env_values = true,
         default_value = "http://127.0.0.1:4317"
     )]
     pub otlp_endpoint: String,
@@ -134,7 +136,8 @@ pub struct ServiceConfig {
 pub struct Resolved {
     pub kafka_bootstrap_servers: String,
     pub kafka_topic_prefix: String,
-    pub database_url: String,
+    /// Its `Debug` hides the password.
+    pub database_url: messaging::session::DatabaseUrl,
     pub database_max_connections: u32,
     pub database_saga_connections: u32,
     /// Every session's limits, server side and client side.
@@ -170,10 +173,12 @@ impl ServiceConfig {
         Resolved {
             kafka_bootstrap_servers: self.kafka_bootstrap_servers.clone(),
             kafka_topic_prefix: self.kafka_topic_prefix.clone(),
-            database_url: self
-                .database_url
-                .clone()
-                .unwrap_or_else(|| format!("postgres://postgres@127.0.0.1:5432/{}", spec.database)),
+            database_url: self.database_url.clone().unwrap_or_else(|| {
+                messaging::session::DatabaseUrl::new(format!(
+                    "postgres://postgres@127.0.0.1:5432/{}",
+                    spec.database
+                ))
+            }),
             database_max_connections: self.database_max_connections.max(1),
             database_saga_connections: self.database_saga_connections.max(2),
             database_session: messaging::session::SessionLimits {
@@ -217,6 +222,10 @@ impl ServiceConfig {
     }
 }
 
+fn database_url(text: &str) -> Result<messaging::session::DatabaseUrl, String> {
+    Ok(messaging::session::DatabaseUrl::new(text))
+}
+
 /// A duration as the environment and command lines give it: `30s`, `500ms`, `2m`, `1h`,
 /// or plain seconds (`30`, `0.5`). Every service and `sagactl` read durations with it.
 pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
@@ -254,5 +263,44 @@ mod duration_tests {
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("3d").is_err());
         assert!(parse_duration("-1s").is_err());
+    }
+}
+
+#[cfg(test)]
+mod secret_tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::ServiceConfig;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        service: ServiceConfig,
+    }
+
+    const SPEC: crate::ServiceSpec = crate::ServiceSpec {
+        name: "test-service",
+        database: "test",
+        http_port: 0,
+        migrations: &[],
+        api: || utoipa::openapi::OpenApiBuilder::new().build(),
+    };
+
+    #[test]
+    fn the_database_password_shows_in_neither_debug_nor_help() {
+        let cli = Cli::try_parse_from(["svc", "--database-url", "postgres://u:s3cret@db/x"])
+            .expect("parses");
+        assert!(!format!("{cli:?}").contains("s3cret"), "{cli:?}");
+        let resolved = cli.service.resolve(&SPEC);
+        assert!(!format!("{resolved:?}").contains("s3cret"));
+        assert_eq!(resolved.database_url.as_str(), "postgres://u:s3cret@db/x");
+        let command = Cli::command();
+        for id in ["database_url", "otlp_endpoint"] {
+            let arg = command
+                .get_arguments()
+                .find(|arg| arg.get_id() == id)
+                .expect("the argument exists");
+            assert!(arg.is_hide_env_values_set(), "{id}'s value shows in --help");
+        }
     }
 }

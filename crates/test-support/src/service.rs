@@ -13,7 +13,7 @@ pub fn service_config(kafka: &KafkaConfig, database_url: &str, name: &str) -> Se
     ServiceConfig {
         kafka_bootstrap_servers: kafka.bootstrap_servers.clone(),
         kafka_topic_prefix: kafka.topic_prefix.clone(),
-        database_url: Some(database_url.to_owned()),
+        database_url: Some(messaging::session::DatabaseUrl::new(database_url)),
         database_max_connections: 8,
         database_saga_connections: 4,
         database_statement_timeout: std::time::Duration::from_secs(10),
