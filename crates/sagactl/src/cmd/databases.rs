@@ -9,6 +9,7 @@ pub(crate) struct DatabaseArgs {
     #[arg(
         long,
         env = "ORDERS_DATABASE_URL",
+        hide_env_values = true,
         default_value = "postgres://postgres@127.0.0.1:5432/orders"
     )]
     pub(crate) orders_db: String,
@@ -16,6 +17,7 @@ pub(crate) struct DatabaseArgs {
     #[arg(
         long,
         env = "PAYMENTS_DATABASE_URL",
+        hide_env_values = true,
         default_value = "postgres://postgres@127.0.0.1:5432/payments"
     )]
     pub(crate) payments_db: String,
@@ -23,6 +25,7 @@ pub(crate) struct DatabaseArgs {
     #[arg(
         long,
         env = "INVENTORY_DATABASE_URL",
+        hide_env_values = true,
         default_value = "postgres://postgres@127.0.0.1:5432/inventory"
     )]
     pub(crate) inventory_db: String,
