@@ -114,21 +114,3 @@ pub(crate) async fn classify(
         })
         .collect()
 }
-
-/// Deletes inbox rows older than `retention` (kept at least as long as DLQ messages,
-/// so a replay of anything still in a DLQ is recognised).
-#[tracing::instrument(level = "debug", skip_all)]
-pub async fn prune(
-    pool: &sqlx::PgPool,
-    retention: std::time::Duration,
-) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query(
-        "DELETE FROM processed_messages WHERE ctid IN (
-             SELECT ctid FROM processed_messages
-             WHERE processed_at < now() - make_interval(secs => $1) LIMIT 10000)",
-    )
-    .bind(retention.as_secs_f64())
-    .execute(pool)
-    .await?
-    .rows_affected())
-}

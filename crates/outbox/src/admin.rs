@@ -71,20 +71,3 @@ pub async fn requeue(db: impl PgExecutor<'_>, ids: &[i64]) -> Result<u64, sqlx::
     .await?;
     Ok(done.rows_affected())
 }
-
-/// Deletes up to 10,000 rows published longer than `retention` ago; a monitor calls it
-/// periodically, beside the inbox's pruning.
-#[tracing::instrument(level = "debug", skip_all)]
-pub async fn prune(
-    db: impl PgExecutor<'_>,
-    retention: std::time::Duration,
-) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query(
-        "DELETE FROM outbox WHERE id IN (
-             SELECT id FROM outbox WHERE published_at < now() - make_interval(secs => $1) LIMIT 10000)",
-    )
-    .bind(retention.as_secs_f64())
-    .execute(db)
-    .await?
-    .rows_affected())
-}

@@ -18,6 +18,7 @@ use tokio::task::JoinSet;
 
 use crate::config::Resolved;
 use crate::health::{self, HealthState};
+use crate::retention::Retention;
 use crate::{Shutdown, database, monitor};
 
 /// How long tasks get to finish after shutdown before they are dropped.
@@ -62,6 +63,9 @@ pub struct AppParts {
     pub shutdown: Shutdown,
     /// What `/readyz` reads of the consumers.
     pub consumers: health::Consumers,
+    /// How long state rows of orders this service never acted on are kept; a service
+    /// adds the rule for its state table with [`App::retain`].
+    pub state_row_retention: Duration,
 }
 
 /// A service, connected and bound, not yet serving.
@@ -69,6 +73,8 @@ pub struct AppParts {
 pub struct App {
     parts: AppParts,
     http_limits: crate::http::HttpLimits,
+    /// The tables' retention rules, run by the monitor.
+    retention: Vec<Retention>,
     listener: TcpListener,
     routes: Router,
     tasks: JoinSet<anyhow::Result<()>>,
@@ -137,6 +143,7 @@ impl App {
             wakeup: Wakeup::new(),
             shutdown,
             consumers,
+            state_row_retention: config.state_row_retention,
         };
         let mut tasks = JoinSet::new();
         let relay = Relay::new(
@@ -150,16 +157,13 @@ impl App {
             relay.run(async move { stop.wait().await }).await;
             Ok(())
         });
-        tasks.spawn(monitor::run(
-            parts.saga_pool.clone(),
-            parts.kafka.clone(),
-            parts.consumer_group.clone(),
-            config.outbox_retention,
-            parts.shutdown.clone(),
-        ));
         Ok(Self {
             parts,
             http_limits: config.http_limits,
+            retention: vec![
+                Retention::published_outbox(config.outbox_retention),
+                Retention::inbox(config.inbox_retention),
+            ],
             listener,
             routes,
             tasks,
@@ -215,6 +219,11 @@ impl App {
         Ok(health)
     }
 
+    /// Adds a table's retention rule to the ones the monitor runs.
+    pub fn retain(&mut self, rule: Retention) {
+        self.retention.push(rule);
+    }
+
     /// Runs a background task until it returns; it must watch `parts().shutdown`.
     pub fn spawn(&mut self, task: impl Future<Output = anyhow::Result<()>> + Send + 'static) {
         self.tasks.spawn(task);
@@ -224,6 +233,13 @@ impl App {
     /// fails triggers shutdown of the rest: a half-running service is worse than none.
     pub async fn run(mut self) -> anyhow::Result<()> {
         let shutdown = self.parts.shutdown.clone();
+        self.tasks.spawn(monitor::run(
+            self.parts.saga_pool.clone(),
+            self.parts.kafka.clone(),
+            self.parts.consumer_group.clone(),
+            std::mem::take(&mut self.retention),
+            shutdown.clone(),
+        ));
         let addr = self.local_addr();
         tracing::info!(service = %self.parts.service_name, %addr, "Serving HTTP.");
         let routes = self

@@ -108,6 +108,16 @@ pub struct ServiceConfig {
     #[arg(long, env = "OUTBOX_RETENTION_HOURS", default_value_t = 24)]
     pub outbox_retention_hours: u64,
 
+    /// How long the inbox's dedup rows are kept: at least the DLQs' retention (7 days),
+    /// so a replay of anything still there is recognised when it is a duplicate.
+    #[arg(long, env = "INBOX_RETENTION", default_value = "7d", value_parser = parse_duration)]
+    pub inbox_retention: std::time::Duration,
+
+    /// How long a state row the consumer created for an order this service never acted
+    /// on (an event for an unknown order) is kept.
+    #[arg(long, env = "STATE_ROW_RETENTION", default_value = "7d", value_parser = parse_duration)]
+    pub state_row_retention: std::time::Duration,
+
     /// Test only: publish every outbox row twice, to prove the consumers' dedup.
     #[arg(
         long,
@@ -152,6 +162,8 @@ pub struct Resolved {
     pub relay: outbox::RelayConfig,
     /// Published outbox rows are pruned after this long.
     pub outbox_retention: std::time::Duration,
+    pub inbox_retention: std::time::Duration,
+    pub state_row_retention: std::time::Duration,
 }
 
 impl ServiceConfig {
@@ -218,6 +230,8 @@ impl ServiceConfig {
                 ..outbox::RelayConfig::default()
             },
             outbox_retention: std::time::Duration::from_secs(self.outbox_retention_hours * 3600),
+            inbox_retention: self.inbox_retention,
+            state_row_retention: self.state_row_retention,
         }
     }
 }
@@ -226,7 +240,7 @@ fn database_url(text: &str) -> Result<messaging::session::DatabaseUrl, String> {
     Ok(messaging::session::DatabaseUrl::new(text))
 }
 
-/// A duration as the environment and command lines give it: `30s`, `500ms`, `2m`, `1h`,
+/// A duration as the environment and command lines give it: `30s`, `500ms`, `2m`, `1h`, `7d`,
 /// or plain seconds (`30`, `0.5`). Every service and `sagactl` read durations with it.
 pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     let text = text.trim();
@@ -242,7 +256,8 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
         "s" => value,
         "m" => value * 60.0,
         "h" => value * 3600.0,
-        _ => return Err(format!("unknown unit in {text:?} (ms, s, m, h)")),
+        "d" => value * 86_400.0,
+        _ => return Err(format!("unknown unit in {text:?} (ms, s, m, h, d)")),
     };
     std::time::Duration::try_from_secs_f64(seconds).map_err(|e| e.to_string())
 }
@@ -261,7 +276,8 @@ mod duration_tests {
         assert_eq!(parse_duration("5"), Ok(Duration::from_secs(5)));
         assert_eq!(parse_duration("0.5s"), Ok(Duration::from_millis(500)));
         assert!(parse_duration("soon").is_err());
-        assert!(parse_duration("3d").is_err());
+        assert_eq!(parse_duration("7d"), Ok(Duration::from_secs(7 * 86_400)));
+        assert!(parse_duration("3w").is_err());
         assert!(parse_duration("-1s").is_err());
     }
 }

@@ -19,6 +19,7 @@ pub mod health;
 pub mod http;
 pub mod main_loop;
 pub mod monitor;
+pub mod retention;
 pub mod shutdown;
 
 pub use app::{App, AppParts, ServiceSpec};

@@ -31,6 +31,8 @@ pub fn service_config(kafka: &KafkaConfig, database_url: &str, name: &str) -> Se
         http_addr: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
         outbox_batch_size: 1000,
         outbox_retention_hours: 24,
+        inbox_retention: std::time::Duration::from_secs(7 * 86_400),
+        state_row_retention: std::time::Duration::from_secs(7 * 86_400),
         outbox_publish_twice: false,
         consumer_stuck_after: std::time::Duration::from_secs(60),
         log_format: telemetry::LogFormat::Pretty,

@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use clap::Parser;
 use service_kit::config::Resolved;
+use service_kit::retention::Retention;
 use service_kit::{App, ServiceConfig, ServiceSpec, Shutdown};
 
 use crate::handlers::InventoryHandler;
@@ -54,6 +55,11 @@ pub async fn build(config: Resolved, shutdown: Shutdown) -> anyhow::Result<App> 
     let app = App::build(&SPEC, &config, shutdown).await?;
     let parts = app.parts().clone();
     let mut app = app.with_routes(http::router(parts.pool.clone()));
+    app.retain(Retention::untouched_state_rows(
+        "order_reservations",
+        &["cancelled_before_reserve"],
+        parts.state_row_retention,
+    ));
     app.consume(
         contracts::topics::consumed_by(contracts::topics::INVENTORY_SERVICE),
         Arc::new(InventoryHandler {

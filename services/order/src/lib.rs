@@ -53,6 +53,11 @@ pub struct OrderSettings {
     #[arg(long, env = "ORDER_SNAPSHOT_EVERY", default_value_t = 10)]
     pub snapshot_every: i64,
 
+    /// How long an `Idempotency-Key` is remembered: a retry of `POST /orders` within it
+    /// gets the same order.
+    #[arg(long, env = "IDEMPOTENCY_KEY_RETENTION", default_value = "24h", value_parser = service_kit::config::parse_duration)]
+    pub idempotency_key_retention: Duration,
+
     /// The system's clock; a test's own, to move time instead of waiting for it.
     #[arg(skip)]
     pub clock: app::Clock,
@@ -63,6 +68,7 @@ impl Default for OrderSettings {
         Self {
             saga_deadline: Duration::from_secs(30),
             snapshot_every: 10,
+            idempotency_key_retention: Duration::from_secs(24 * 3600),
             clock: app::Clock::system(),
         }
     }
@@ -108,5 +114,9 @@ pub async fn build(
         }),
     )?;
     app.spawn(run_deadlines(sagas, parts.shutdown.clone()));
+    app.retain(store::idempotency::retention(
+        settings.idempotency_key_retention,
+    ));
+    app.retain(store::saga_lock::retention());
     Ok(app)
 }

@@ -53,3 +53,13 @@ pub async fn claim(
         KeyUse::Mismatch
     })
 }
+
+/// Keys older than `keep` are forgotten: a retry that late creates a new order.
+pub fn retention(keep: std::time::Duration) -> service_kit::retention::Retention {
+    service_kit::retention::Retention {
+        name: "idempotency keys",
+        table: "idempotency_keys",
+        expired: "created_at < now() - make_interval(secs => $1)".to_owned(),
+        keep,
+    }
+}

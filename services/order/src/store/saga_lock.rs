@@ -16,3 +16,19 @@ pub const TABLE: &str = "order_saga_locks";
 pub async fn lock(tx: &mut PgConnection, order_id: OrderId) -> Result<(), sqlx::Error> {
     messaging::consumer::lock_state_row(tx, TABLE, order_id).await
 }
+
+/// Lock rows of orders that do not exist (the consumer runtime creates one for any
+/// event it admits, a hostile one for an unknown order too), pruned at every pass: an
+/// order's events come after it exists, and a row pruned while unused is created again
+/// when needed. The lock of an order that exists is never pruned.
+pub fn retention() -> service_kit::retention::Retention {
+    service_kit::retention::Retention {
+        name: "lock rows of unknown orders",
+        table: TABLE,
+        // `$1`, the retention, is not needed: these rows have no age.
+        expired: "status = 'new' AND $1 >= 0 AND NOT EXISTS \
+                  (SELECT 1 FROM order_view v WHERE v.order_id = order_saga_locks.order_id)"
+            .to_owned(),
+        keep: std::time::Duration::ZERO,
+    }
+}

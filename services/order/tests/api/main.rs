@@ -8,5 +8,6 @@ mod deadline_failures;
 mod fuzz;
 mod history;
 mod locks;
+mod retention;
 mod saga;
 mod support;

@@ -23,6 +23,7 @@ pub fn settings(deadline: Duration) -> OrderSettings {
         saga_deadline: deadline,
         snapshot_every: 2,
         clock: Clock::system(),
+        ..OrderSettings::default()
     }
 }
 

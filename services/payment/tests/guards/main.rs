@@ -128,3 +128,41 @@ async fn corrupt_state_rows_are_dead_lettered_and_move_no_money() -> anyhow::Res
     assert_eq!(payment.balance("c-rich").await?, before - 100);
     payment.stop().await
 }
+
+#[tokio::test]
+async fn a_cancel_for_an_unknown_order_leaves_a_state_row_that_retention_prunes()
+-> anyhow::Result<()> {
+    let payment = Payment::start("payment_retention").await?;
+    let unknown = OrderId::new();
+    payment
+        .send(&OrderEvent::Cancelled(OrderCancelled {
+            order_id: unknown,
+            reason: CancelReason::Customer,
+        }))
+        .await?;
+    let row = async || -> anyhow::Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT status FROM payments WHERE order_id = $1")
+                .bind(unknown.0)
+                .fetch_optional(&payment.pool)
+                .await?,
+        )
+    };
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    while row().await?.is_none() {
+        anyhow::ensure!(tokio::time::Instant::now() < deadline, "no state row");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let rule = service_kit::retention::Retention::untouched_state_rows(
+        "payments",
+        &["cancelled_before_charge"],
+        std::time::Duration::from_secs(3600),
+    );
+    assert_eq!(rule.prune(&payment.pool).await?, 0, "a young row stays");
+    sqlx::query("UPDATE payments SET updated_at = now() - interval '2 hours'")
+        .execute(&payment.pool)
+        .await?;
+    assert_eq!(rule.prune(&payment.pool).await?, 1);
+    assert_eq!(row().await?, None);
+    payment.stop().await
+}
