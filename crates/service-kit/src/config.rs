@@ -52,7 +52,8 @@ pub struct ServiceConfig {
     pub database_client_deadline: std::time::Duration,
 
     /// Requests an instance handles at once; more are answered 503 with `Retry-After`.
-    #[arg(long, env = "HTTP_MAX_IN_FLIGHT", default_value_t = 64)]
+    /// Reads may take three quarters of them, so writes always find a slot.
+    #[arg(long, env = "HTTP_MAX_IN_FLIGHT", default_value_t = 32)]
     pub http_max_in_flight: usize,
 
     /// Open HTTP connections an instance accepts; more wait in the listen backlog.

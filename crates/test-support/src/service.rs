@@ -19,7 +19,7 @@ pub fn service_config(kafka: &KafkaConfig, database_url: &str, name: &str) -> Se
         database_statement_timeout: std::time::Duration::from_secs(10),
         database_lock_timeout: std::time::Duration::from_secs(5),
         database_client_deadline: std::time::Duration::from_secs(30),
-        http_max_in_flight: 64,
+        http_max_in_flight: 32,
         http_max_connections: 1024,
         http_request_timeout: std::time::Duration::from_secs(10),
         http_header_read_timeout: std::time::Duration::from_secs(5),

@@ -4,7 +4,9 @@
 //! hyper's HTTP/1 builder gets a Tokio timer (slow clients are cut), open connections
 //! are bounded (the loop stops accepting at the bound and the kernel's backlog waits),
 //! requests in progress are bounded (the excess is answered 503 with `Retry-After` at
-//! once, not queued), and every request has a deadline.
+//! once, not queued), and every request has a deadline. Reads are shed first: the last
+//! quarter of the slots is kept for requests that change something (placing,
+//! cancelling, shipping an order), so that a flood of reads cannot lock a customer out.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -12,7 +14,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -31,7 +33,8 @@ const DRAIN_DEADLINE: Duration = Duration::from_secs(10);
 pub struct HttpLimits {
     /// Open connections; beyond it the listener stops accepting.
     pub max_connections: usize,
-    /// Requests handled at once; beyond it, 503 with `Retry-After`.
+    /// Requests handled at once; beyond it, 503 with `Retry-After`. Reads get at most
+    /// three quarters of them.
     pub max_in_flight: usize,
     /// A request's deadline, from its head read to its response.
     pub request_timeout: Duration,
@@ -44,7 +47,7 @@ impl Default for HttpLimits {
     fn default() -> Self {
         Self {
             max_connections: 1024,
-            max_in_flight: 64,
+            max_in_flight: 32,
             request_timeout: Duration::from_secs(10),
             header_read_timeout: Duration::from_secs(5),
         }
@@ -54,19 +57,31 @@ impl Default for HttpLimits {
 /// Adds the in-flight bound and the deadline to `router`; the health routes are
 /// exempt from neither, so an overloaded instance also looks busy to its probes.
 pub fn limited(router: Router, limits: HttpLimits) -> Router {
-    let slots = Arc::new(Semaphore::new(limits.max_in_flight));
-    router.layer(axum::middleware::from_fn_with_state(
-        (slots, limits.request_timeout),
-        limit,
-    ))
+    let slots = Slots {
+        free: Arc::new(Semaphore::new(limits.max_in_flight)),
+        kept_for_writes: limits.max_in_flight / 4,
+        timeout: limits.request_timeout,
+    };
+    router.layer(axum::middleware::from_fn_with_state(slots, limit))
 }
 
-async fn limit(
-    State((slots, timeout)): State<(Arc<Semaphore>, Duration)>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let Ok(_slot) = slots.try_acquire() else {
+/// The request slots of one instance.
+#[derive(Debug, Clone)]
+struct Slots {
+    free: Arc<Semaphore>,
+    /// Slots a read may not take.
+    kept_for_writes: usize,
+    timeout: Duration,
+}
+
+async fn limit(State(slots): State<Slots>, request: Request, next: Next) -> Response {
+    let read = matches!(*request.method(), Method::GET | Method::HEAD);
+    let slot = if read && slots.free.available_permits() <= slots.kept_for_writes {
+        None
+    } else {
+        slots.free.try_acquire().ok()
+    };
+    let Some(_slot) = slot else {
         metrics::counter!("http_requests_shed_total", "reason" => "busy").increment(1);
         return ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -75,6 +90,7 @@ async fn limit(
         )
         .into_response();
     };
+    let timeout = slots.timeout;
     match tokio::time::timeout(timeout, next.run(request)).await {
         Ok(response) => response,
         Err(_) => {

@@ -17,13 +17,13 @@ struct Instance {
     database: TestDatabase,
 }
 
-async fn start(label: &str) -> anyhow::Result<Instance> {
+async fn start(label: &str, max_in_flight: usize) -> anyhow::Result<Instance> {
     let group = test_support::unique_name("inventory-http");
     let kafka = test_support::isolated_kafka(label, &[&group]).await?;
     let database = TestDatabase::create(label).await?;
     let config = service_kit::ServiceConfig {
         http_header_read_timeout: Duration::from_secs(1),
-        http_max_in_flight: 1,
+        http_max_in_flight: max_in_flight,
         http_request_timeout: Duration::from_secs(3),
         ..test_support::service_config(&kafka, &database.url, &group)
     }
@@ -62,6 +62,25 @@ async fn closed_within(stream: &mut TcpStream, wait: Duration) -> bool {
     }
 }
 
+/// A restock whose body never arrives in full: it holds a request slot until its
+/// deadline.
+async fn stalled_post(addr: SocketAddr) -> anyhow::Result<TcpStream> {
+    let mut stream = TcpStream::connect(addr).await?;
+    stream
+        .write_all(
+            b"POST /stock/sku-1/restock HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n{\"qu",
+        )
+        .await?;
+    Ok(stream)
+}
+
+/// Sends `request` on a new connection and reads the whole response.
+async fn exchange(addr: SocketAddr, request: &str) -> anyhow::Result<String> {
+    let mut stream = TcpStream::connect(addr).await?;
+    stream.write_all(request.as_bytes()).await?;
+    response(&mut stream).await
+}
+
 /// Reads one whole response (the server closes or sends `Content-Length` bytes).
 async fn response(stream: &mut TcpStream) -> anyhow::Result<String> {
     let mut text = Vec::new();
@@ -79,7 +98,7 @@ async fn response(stream: &mut TcpStream) -> anyhow::Result<String> {
 
 #[tokio::test]
 async fn clients_that_send_their_head_slowly_or_nothing_are_cut() -> anyhow::Result<()> {
-    let instance = start("http_slow").await?;
+    let instance = start("http_slow", 1).await?;
     let mut slow = Vec::new();
     for _ in 0..50 {
         let mut stream = TcpStream::connect(instance.addr).await?;
@@ -111,14 +130,9 @@ async fn clients_that_send_their_head_slowly_or_nothing_are_cut() -> anyhow::Res
 #[tokio::test]
 async fn requests_beyond_the_bound_get_503_with_retry_after_and_a_stalled_one_times_out()
 -> anyhow::Result<()> {
-    let instance = start("http_bound").await?;
+    let instance = start("http_bound", 1).await?;
     // Holds the one request slot: its body never arrives in full.
-    let mut holder = TcpStream::connect(instance.addr).await?;
-    holder
-        .write_all(
-            b"POST /stock/sku-1/restock HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n{\"qu",
-        )
-        .await?;
+    let mut holder = stalled_post(instance.addr).await?;
     tokio::time::sleep(Duration::from_millis(300)).await;
 
     let mut other = TcpStream::connect(instance.addr).await?;
@@ -139,5 +153,37 @@ async fn requests_beyond_the_bound_get_503_with_retry_after_and_a_stalled_one_ti
     let timed_out = response(&mut holder).await?;
     assert!(timed_out.starts_with("HTTP/1.1 503"), "{timed_out}");
     assert!(timed_out.contains("no answer within 3s"), "{timed_out}");
+    instance.stop().await
+}
+
+#[tokio::test]
+async fn reads_are_shed_first_and_the_last_quarter_of_the_slots_is_kept_for_writes()
+-> anyhow::Result<()> {
+    let instance = start("http_writes_first", 4).await?;
+    let mut holders = Vec::new();
+    for _ in 0..3 {
+        holders.push(stalled_post(instance.addr).await?);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let read = exchange(
+        instance.addr,
+        "GET /stock/sku-1 HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n",
+    )
+    .await?;
+    assert!(read.starts_with("HTTP/1.1 503"), "{read}");
+    let body = r#"{"quantity":5}"#;
+    let write = exchange(
+        instance.addr,
+        &format!(
+            "POST /stock/sku-1/restock HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        ),
+    )
+    .await?;
+    assert!(
+        !write.starts_with("HTTP/1.1 503"),
+        "a write found no slot: {write}"
+    );
+    drop(holders);
     instance.stop().await
 }

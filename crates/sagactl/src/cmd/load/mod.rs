@@ -133,34 +133,64 @@ pub(crate) async fn run(kafka: &KafkaConfig, args: LoadArgs) -> anyhow::Result<(
     tally.lock().expect("tally").report(count, args.json)
 }
 
+/// How long the load keeps retrying a request the service sheds (503) or cannot take
+/// (a connection refused or cut), as a well-behaved client does.
+const PATIENCE: Duration = Duration::from_secs(60);
+
 /// Places the n-th order of the load on our stack (and cancels it, for its kind): the
-/// order id, once the POST was accepted. The saga ends on `order-events`.
+/// order id, once the POST was accepted. The saga ends on `order-events`. A shed POST
+/// is sent again with its `Idempotency-Key`, so it places one order however often.
 async fn place(http: &reqwest::Client, base: &str, kind: Kind, n: usize) -> Option<String> {
     let key = format!("load-{}", Uuid::now_v7().simple());
-    let mut created = None;
-    for attempt in 0..5 {
-        let response = http
-            .post(format!("{base}/orders"))
+    let response = patiently(|| {
+        http.post(format!("{base}/orders"))
             .header("Idempotency-Key", &key)
             .json(&body(kind, n))
-            .send()
-            .await;
-        match response {
-            Ok(r) if r.status() == 202 => {
-                created = r.json::<serde_json::Value>().await.ok();
-                break;
-            }
-            _ => tokio::time::sleep(Duration::from_millis(100 << attempt)).await,
-        }
+    })
+    .await?;
+    if response.status() != 202 {
+        return None;
     }
-    let order = created.and_then(|c| c["order_id"].as_str().map(str::to_owned))?;
+    let created = response.json::<serde_json::Value>().await.ok()?;
+    let order = created["order_id"].as_str()?.to_owned();
     if kind == Kind::Cancel {
-        let _ = http
-            .post(format!("{base}/orders/{order}/cancel"))
-            .send()
-            .await;
+        let _ = patiently(|| http.post(format!("{base}/orders/{order}/cancel"))).await;
     }
     Some(order)
+}
+
+/// The first answer other than 503 to the request `make` builds, sent again after each
+/// 503 (as its `Retry-After` says) or transport error (a doubling backoff), with
+/// jitter so that shed clients do not all come back at once; `None` after
+/// [`PATIENCE`].
+async fn patiently(make: impl Fn() -> reqwest::RequestBuilder) -> Option<reqwest::Response> {
+    let started = Instant::now();
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let wait = match make().send().await {
+            Ok(response) if response.status() != 503 => return Some(response),
+            Ok(response) => retry_after(&response).unwrap_or(backoff),
+            Err(_) => backoff,
+        };
+        let jitter = Duration::from_millis((Uuid::now_v7().as_u128() % 250) as u64);
+        if started.elapsed() + wait > PATIENCE {
+            return None;
+        }
+        tokio::time::sleep(wait + jitter).await;
+        backoff = (backoff * 2).min(Duration::from_secs(2));
+    }
+}
+
+/// A 503's `Retry-After`, in seconds.
+fn retry_after(response: &reqwest::Response) -> Option<Duration> {
+    let seconds = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()?;
+    Some(Duration::from_secs(seconds))
 }
 
 /// Ends sagas in `tally` as their terminal events appear on `order-events`, from now
