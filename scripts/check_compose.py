@@ -27,7 +27,8 @@ INFRA_PORTS = {"kafka": [9092], "postgres": [5432], "jaeger": [4317, 4318, 16686
 def env_of(binary):
     """Environment variables a binary reads, from its --help (clap prints [env: NAME=])."""
     help_text = subprocess.run([os.path.join(ROOT, "target/debug", binary), "--help"], capture_output=True, text=True).stdout
-    return set(re.findall(r"\[env: ([A-Z0-9_]+)=", help_text))
+    # `[env: NAME=value]`, or `[env: NAME]` for a value hidden from --help.
+    return set(re.findall(r"\[env: ([A-Z0-9_]+)[=\]]", help_text))
 
 
 def host_ports(service):

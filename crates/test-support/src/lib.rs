@@ -7,6 +7,7 @@
 
 pub mod blackhole;
 pub mod fuzz;
+pub mod harness;
 pub mod proxy;
 pub mod service;
 

@@ -1,58 +1,17 @@
 //! Dead letters: poison, unsupported versions and handler failures land in the DLQ
 //! with the original bytes and every DLQ header; unhandled types are skipped.
 
-use std::time::Duration;
-
 use contracts::OrderId;
 use contracts::events::TopicEvent;
 use messaging::headers::{event_headers, to_owned_headers};
-use rdkafka::Message;
-use rdkafka::consumer::{Consumer, StreamConsumer};
 
 use crate::support::{Fail, Fixture, TestHandler, metadata_for, order_created, until};
 
-/// A message read back from a DLQ.
-#[derive(Debug)]
-pub struct Dead {
-    pub key: Vec<u8>,
-    pub payload: Vec<u8>,
-    pub headers: Vec<(String, String)>,
-}
-
-impl Dead {
-    pub fn header(&self, name: &str) -> Option<String> {
-        self.headers
-            .iter()
-            .rev()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
-    }
-}
+pub use test_support::harness::Dead;
 
 /// The first `count` messages of `<group>.dlq`.
 pub async fn read_dlq(group: &str, count: usize) -> anyhow::Result<Vec<Dead>> {
-    let consumer: StreamConsumer = test_support::kafka()
-        .consumer(&test_support::unique_name("dlq-reader"))
-        .create()?;
-    consumer.subscribe(&[&contracts::topics::dlq_topic(group)])?;
-    let mut dead = Vec::new();
-    while dead.len() < count {
-        let message = tokio::time::timeout(Duration::from_secs(30), consumer.recv())
-            .await
-            .map_err(|_| {
-                anyhow::anyhow!("only {} of {count} dead letters within 30s", dead.len())
-            })??;
-        let headers = message
-            .headers()
-            .map(|h| messaging::headers::as_text(h).into_iter().collect())
-            .unwrap_or_default();
-        dead.push(Dead {
-            key: message.key().unwrap_or_default().to_vec(),
-            payload: message.payload().unwrap_or_default().to_vec(),
-            headers,
-        });
-    }
-    Ok(dead)
+    test_support::harness::read_dlq(&test_support::kafka(), group, count).await
 }
 
 const DLQ_HEADERS: [&str; 9] = [

@@ -44,16 +44,16 @@ async fn a_sku_twice_or_a_zero_quantity_is_dead_lettered_as_poison_and_reserves_
         .dead_letters(2)
         .await?
         .into_iter()
-        .map(|d| (d.key.clone(), d))
+        .map(|d| (d.key_text(), d))
         .collect();
     for (order, says) in [
         (twice, "items[1].sku: \"sku-widget\" appears twice"),
         (zero, "items[1].quantity: 0 is not 1 to 10000"),
     ] {
         let letter = &dead[&order.to_string()];
-        assert_eq!(letter.header("dlq-error-class"), "poison", "{order}");
-        assert_eq!(letter.header("dlq-attempts"), "1", "dead-lettered at once");
-        let error = letter.header("dlq-error");
+        assert_eq!(letter.text("dlq-error-class"), "poison", "{order}");
+        assert_eq!(letter.text("dlq-attempts"), "1", "dead-lettered at once");
+        let error = letter.text("dlq-error");
         assert!(error.contains(says), "{order}: {error}");
         assert_eq!(inventory.status_of(order).await?, None);
         assert_eq!(inventory.movements(order).await?, 0);
@@ -89,9 +89,9 @@ async fn a_reservation_with_an_unknown_status_is_dead_lettered_not_read_as_new()
     assert_eq!(inventory.settled(good).await?, "reserved");
 
     let dead = inventory.dead_letters(1).await?;
-    assert_eq!(dead[0].key, corrupt.to_string());
-    assert_eq!(dead[0].header("dlq-error-class"), "handler");
-    let error = dead[0].header("dlq-error");
+    assert_eq!(dead[0].key_text(), corrupt.to_string());
+    assert_eq!(dead[0].text("dlq-error-class"), "handler");
+    let error = dead[0].text("dlq-error");
     assert!(error.contains("reserved?"), "{error}");
     assert_eq!(inventory.movements(corrupt).await?, 0);
     assert_eq!(

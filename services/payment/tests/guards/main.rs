@@ -36,9 +36,9 @@ async fn an_order_whose_total_is_not_its_lines_is_dead_lettered_as_poison_and_ch
 
     assert_eq!(payment.settled(good).await?, "captured");
     let dead = payment.dead_letters(1).await?;
-    assert_eq!(dead[0].key, bad.to_string());
-    assert_eq!(dead[0].header("dlq-error-class"), "poison");
-    let error = dead[0].header("dlq-error");
+    assert_eq!(dead[0].key_text(), bad.to_string());
+    assert_eq!(dead[0].text("dlq-error-class"), "poison");
+    let error = dead[0].text("dlq-error");
     assert!(
         error.contains("total_cents") && error.contains("2598"),
         "the reason names the field: {error}"
@@ -101,7 +101,7 @@ async fn corrupt_state_rows_are_dead_lettered_and_move_no_money() -> anyhow::Res
         .dead_letters(3)
         .await?
         .into_iter()
-        .map(|d| (d.key.clone(), d))
+        .map(|d| (d.key_text(), d))
         .collect();
     for (order, says) in [
         (no_customer, "no customer"),
@@ -109,8 +109,8 @@ async fn corrupt_state_rows_are_dead_lettered_and_move_no_money() -> anyhow::Res
         (unknown_status, "charged-maybe"),
     ] {
         let letter = &dead[&order.to_string()];
-        assert_eq!(letter.header("dlq-error-class"), "handler");
-        let error = letter.header("dlq-error");
+        assert_eq!(letter.text("dlq-error-class"), "handler");
+        let error = letter.text("dlq-error");
         assert!(error.contains(says), "{order}: {error}");
         assert_eq!(payment.ledger_lines(order).await?, 0, "{order} moved money");
     }
