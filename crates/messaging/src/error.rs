@@ -45,6 +45,36 @@ impl HandlerError {
     }
 }
 
+/// What a handler's store can fail with: the database, or a state row that breaks the
+/// service's invariants, which is never guessed at (see [`StateError::corrupt`]).
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    /// A row that no decision of the service writes.
+    #[error("{0}")]
+    Corrupt(String),
+}
+
+impl StateError {
+    /// Counts (`corrupt_state_total` by table) and logs a corrupt row of `table`: an
+    /// operator must repair it, and the message goes to the DLQ meanwhile.
+    pub fn corrupt(table: &'static str, order_id: contracts::OrderId, problem: String) -> Self {
+        metrics::counter!("corrupt_state_total", "table" => table).increment(1);
+        tracing::error!(table, %order_id, %problem, "Corrupt state; the message is not applied.");
+        Self::Corrupt(format!("order {order_id}: {problem}"))
+    }
+}
+
+impl From<StateError> for HandlerError {
+    fn from(err: StateError) -> Self {
+        match err {
+            StateError::Database(err) => HandlerError::Database(err),
+            StateError::Corrupt(problem) => HandlerError::Corrupt(problem),
+        }
+    }
+}
+
 /// SQLSTATEs that mean the server is away or out of room, not that the query is wrong.
 fn is_infrastructure_sqlstate(code: &str) -> bool {
     code.starts_with("08") // connection exception

@@ -7,35 +7,16 @@
 use std::collections::BTreeMap;
 
 use contracts::{LineItem, OrderId};
-use messaging::error::HandlerError;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::domain::{Decision, Reservation, ReservationStatus};
 
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    #[error(transparent)]
-    Database(#[from] sqlx::Error),
-    /// A row that no decision of this service writes.
-    #[error("{0}")]
-    Corrupt(String),
-}
-
-impl From<StoreError> for HandlerError {
-    fn from(err: StoreError) -> Self {
-        match err {
-            StoreError::Database(err) => HandlerError::Database(err),
-            StoreError::Corrupt(problem) => HandlerError::Corrupt(problem),
-        }
-    }
-}
+pub use messaging::error::StateError as StoreError;
 
 /// Counts and logs a corrupt row of `table`; an operator must repair it.
 fn corrupt(table: &'static str, order_id: OrderId, problem: String) -> StoreError {
-    metrics::counter!("corrupt_state_total", "table" => table).increment(1);
-    tracing::error!(table, %order_id, %problem, "Corrupt state; the message is not applied.");
-    StoreError::Corrupt(format!("order {order_id}: {problem}"))
+    StoreError::corrupt(table, order_id, problem)
 }
 
 /// The per-order state rows, which the consumer runtime creates and locks first in
