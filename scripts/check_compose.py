@@ -48,8 +48,9 @@ for name, (binary, port) in APPS.items():
     if service is None:
         problem(f"compose has no service {name}")
         continue
-    # RUST_LOG is read by the log filter, not by the command line.
-    read = env_of(binary) | {"RUST_LOG"}
+    # RUST_LOG is read by the log filter, OTEL_RESOURCE_ATTRIBUTES by OpenTelemetry's
+    # SDK, not by the command line.
+    read = env_of(binary) | {"RUST_LOG", "OTEL_RESOURCE_ATTRIBUTES"}
     if not read:
         problem(f"{binary} --help lists no environment variables")
     env = service.get("environment", {})

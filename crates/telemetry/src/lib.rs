@@ -136,7 +136,14 @@ pub fn init(config: &TelemetryConfig) -> Result<TelemetryGuard, TelemetryError> 
     };
     let otel = provider.as_ref().map(|provider| {
         let tracer = provider.tracer(config.service_name.clone());
-        tracing_opentelemetry::layer().with_tracer(tracer)
+        // No tracing-internal attributes on the spans: busy/idle times, threads, source
+        // locations and targets say nothing to a person reading a saga.
+        tracing_opentelemetry::layer()
+            .with_tracer(tracer)
+            .with_tracked_inactivity(false)
+            .with_threads(false)
+            .with_location(false)
+            .with_target(false)
     });
     if let Some(provider) = &provider {
         global::set_tracer_provider(provider.clone());
@@ -148,6 +155,20 @@ pub fn init(config: &TelemetryConfig) -> Result<TelemetryGuard, TelemetryError> 
         .with(otel)
         .try_init()?;
     Ok(TelemetryGuard { provider })
+}
+
+/// Records the span's trace id in its `trace_id` field (declared `Empty` by the span),
+/// so that every log line inside it names its trace: JSON logs carry the current
+/// span's fields, pretty logs the fields of every span around them. Call it once the
+/// span's parent is set. Nothing is recorded when the span is not sampled.
+pub fn record_trace_id(span: &tracing::Span) {
+    use opentelemetry::trace::TraceContextExt as _;
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    let context = span.context();
+    let span_context = context.span().span_context().clone();
+    if span_context.is_valid() {
+        span.record("trace_id", tracing::field::display(span_context.trace_id()));
+    }
 }
 
 /// W3C TraceContext and Baggage, the propagators every hop of the saga speaks.
@@ -177,13 +198,59 @@ fn tracer_provider(
         .with_batch_config(batch)
         .build();
     let sampler = Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(config.sampling_ratio)));
-    let resource = Resource::builder()
-        .with_service_name(config.service_name.clone())
-        .with_attribute(KeyValue::new("service.version", env!("CARGO_PKG_VERSION")))
-        .build();
     Ok(SdkTracerProvider::builder()
         .with_span_processor(processor)
         .with_sampler(sampler)
-        .with_resource(resource)
+        .with_resource(resource(config))
         .build())
+}
+
+/// Who emits the spans: the service, its version, this process (`service.instance.id`,
+/// `process.pid`) and its host (`host.name`). Jaeger's query API, the one its UI
+/// reads, judges clock skew between two spans only by their process tag `ip`, and warns
+/// on every consumer span that starts after its producer's span ended (normal for
+/// messaging) when the two have no `ip` in common. So `ip` names the clock the
+/// process reads: its host. Services that share a kernel clock on several host names
+/// (compose's containers) set `OTEL_RESOURCE_ATTRIBUTES=ip=<one name>`, which is read
+/// last and wins. The SDK's process detector is not used: it records the command line,
+/// which may carry a secret.
+fn resource(config: &TelemetryConfig) -> Resource {
+    use opentelemetry_sdk::resource::{EnvResourceDetector, TelemetryResourceDetector};
+    let host = host_name();
+    Resource::builder_empty()
+        .with_service_name(config.service_name.clone())
+        .with_attributes([
+            KeyValue::new("service.version", env!("CARGO_PKG_VERSION")),
+            KeyValue::new("service.instance.id", instance_id()),
+            KeyValue::new("process.pid", i64::from(std::process::id())),
+            KeyValue::new("host.name", host.clone()),
+            KeyValue::new("ip", host),
+        ])
+        .with_detectors(&[
+            Box::new(TelemetryResourceDetector),
+            Box::new(EnvResourceDetector::new()),
+        ])
+        .build()
+}
+
+/// The kernel's host name (a container's is its id), or `HOSTNAME`.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .or_else(|| {
+            std::env::var("HOSTNAME")
+                .ok()
+                .filter(|name| !name.is_empty())
+        })
+        .unwrap_or_else(|| "unknown-host".to_owned())
+}
+
+/// Unique per process start: the pid and the start time in nanoseconds.
+fn instance_id() -> String {
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{}-{started:x}", std::process::id())
 }

@@ -59,8 +59,10 @@ pub(super) fn message_span(
         saga.correlation_id = %envelope.metadata.correlation_id,
         order.id = %envelope.order_id(),
         event.r#type = %envelope.metadata.event_type,
+        trace_id = tracing::field::Empty,
     );
     let _ = span.set_parent(message.headers().map(extract_context).unwrap_or_default());
+    telemetry::record_trace_id(&span);
     span
 }
 

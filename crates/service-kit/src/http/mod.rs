@@ -72,14 +72,18 @@ pub async fn trace_requests(
         http.route = %route,
         url.path = %path,
         http.response.status_code = tracing::field::Empty,
+        order.id = tracing::field::Empty,
         saga.correlation_id = tracing::field::Empty,
         otel.status_code = tracing::field::Empty,
+        trace_id = tracing::field::Empty,
     );
     let parent = global::get_text_map_propagator(|p| p.extract(&RequestHeaders(request.headers())));
     let _ = span.set_parent(parent);
+    telemetry::record_trace_id(&span);
     let response = next.run(request).instrument(span.clone()).await;
     let status = response.status();
-    span.record("http.response.status_code", status.as_u16());
+    // An integer attribute: tracing-opentelemetry records unsigned values as text.
+    span.record("http.response.status_code", i64::from(status.as_u16()));
     if status.is_server_error() {
         span.record("otel.status_code", "ERROR");
     }

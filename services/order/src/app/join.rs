@@ -31,6 +31,7 @@ pub async fn join_saga(
         otel.name = operation,
         order.id = %order_id,
         saga.correlation_id = tracing::field::Empty,
+        trace_id = tracing::field::Empty,
     );
     if let Some(first) = first {
         span.record("saga.correlation_id", first.correlation_id.to_string());
@@ -43,5 +44,6 @@ pub async fn join_saga(
     if started_by.is_valid() {
         span.add_link(started_by);
     }
+    telemetry::record_trace_id(&span);
     Ok(span)
 }

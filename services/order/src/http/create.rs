@@ -128,8 +128,10 @@ pub async fn create(
         .map_err(ApiError::from)?;
     tx.commit().await?;
     service.wakeup.notify();
+    let request = tracing::Span::current();
+    request.record("order.id", tracing::field::display(order_id));
     if let Some(correlation_id) = executed.correlation_id {
-        tracing::Span::current().record("saga.correlation_id", correlation_id.to_string());
+        request.record("saga.correlation_id", correlation_id.to_string());
     }
     metrics::counter!("orders_created_total").increment(1);
     Ok((

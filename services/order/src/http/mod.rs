@@ -58,10 +58,17 @@ async fn act_on_order(
     command: crate::domain::Command,
     span_name: &'static str,
 ) -> Result<axum::Json<body::OrderBody>, ApiError> {
+    use opentelemetry::trace::TraceContextExt as _;
     use tracing::Instrument;
     use tracing_opentelemetry::OpenTelemetrySpanExt;
 
+    // The request is a trace of its own (its caller's); the work it causes is a step
+    // of the saga's trace, which links the request (`join_saga`). The request links
+    // back and carries the order's ids, so a search by either id finds both.
+    let request = tracing::Span::current();
+    request.record("order.id", tracing::field::display(order_id));
     let span = crate::app::join_saga(&service.pool, order_id, span_name).await?;
+    request.add_link(span.context().span().span_context().clone());
     let cause = crate::app::Cause {
         causation_id: None,
         trace: span.context(),
@@ -70,6 +77,12 @@ async fn act_on_order(
         .run(order_id, command, &cause)
         .instrument(span)
         .await??;
+    if let Some(correlation_id) = executed.correlation_id {
+        request.record(
+            "saga.correlation_id",
+            tracing::field::display(correlation_id),
+        );
+    }
     let order = executed.order.ok_or_else(no_such_order)?;
     Ok(axum::Json(body::OrderBody::new(
         order,
