@@ -54,8 +54,8 @@ impl Default for HttpLimits {
     }
 }
 
-/// Adds the in-flight bound and the deadline to `router`; the health routes are
-/// exempt from neither, so an overloaded instance also looks busy to its probes.
+/// Adds the in-flight bound and the deadline to `router`, for every route but
+/// [`UNLIMITED`]'s.
 pub fn limited(router: Router, limits: HttpLimits) -> Router {
     let slots = Slots {
         free: Arc::new(Semaphore::new(limits.max_in_flight)),
@@ -74,7 +74,15 @@ struct Slots {
     timeout: Duration,
 }
 
+/// Paths that never wait for a slot: liveness and metrics answer from memory, and a
+/// liveness probe shed under load would have a healthy, busy instance restarted.
+/// (`/readyz` is limited: an overloaded instance is rightly not ready.)
+const UNLIMITED: [&str; 2] = ["/healthz", "/metrics"];
+
 async fn limit(State(slots): State<Slots>, request: Request, next: Next) -> Response {
+    if UNLIMITED.contains(&request.uri().path()) {
+        return next.run(request).await;
+    }
     let read = matches!(*request.method(), Method::GET | Method::HEAD);
     let slot = if read && slots.free.available_permits() <= slots.kept_for_writes {
         None

@@ -141,6 +141,13 @@ async fn requests_beyond_the_bound_get_503_with_retry_after_and_a_stalled_one_ti
         .await?;
     let shed = response(&mut other).await?;
     assert!(shed.starts_with("HTTP/1.1 503"), "{shed}");
+    // Liveness is never shed: a busy instance must not be restarted for it.
+    let alive = exchange(
+        instance.addr,
+        "GET /healthz HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n",
+    )
+    .await?;
+    assert!(alive.starts_with("HTTP/1.1 200"), "{alive}");
     assert!(
         shed.to_ascii_lowercase().contains("retry-after: 1"),
         "{shed}"
