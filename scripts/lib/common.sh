@@ -93,12 +93,16 @@ kill_pid() {
 }
 
 # start_detached NAME LOGFILE MARKER COMMAND...: runs COMMAND in its own session, in the
-# background, output appended to LOGFILE, pid (and the MARKER its command line shows)
+# background, output appended to LOGFILE (rotated past 64 MiB), pid (and the MARKER its command line shows)
 # recorded in $RUN_DIR (default $SAGA_RUN).
 start_detached() {
   local name=$1 log=$2 marker=$3 run=${RUN_DIR:-$SAGA_RUN}
   shift 3
   mkdir -p "$run" "$(dirname "$log")"
+  # One earlier generation is kept: a log a long-lived dev machine appends to forever fills the disk.
+  if [ "$(stat -c %s "$log" 2>/dev/null || echo 0)" -gt $((64 << 20)) ]; then
+    mv -f "$log" "$log.1"
+  fi
   printf '\n===== %s starting %s =====\n' "$(date -Is)" "$name" >>"$log"
   setsid nohup "$@" >>"$log" 2>&1 </dev/null &
   echo $! >"$run/$name.pid"
