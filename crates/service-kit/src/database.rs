@@ -17,7 +17,8 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A pool on `url`, its sessions limited by `limits` and named `application` in
 /// `pg_stat_activity`, retried with backoff until the database answers or shutdown
-/// fires: a service started before its database waits instead of crashing.
+/// fires: a service started before its database waits instead of crashing. The
+/// database's name is the `db.namespace` of the process's database spans.
 pub async fn connect(
     url: &str,
     max_connections: u32,
@@ -31,6 +32,9 @@ pub async fn connect(
     let connect = limits
         .connect_options(url, application)
         .context("reading DATABASE_URL")?;
+    if let Some(database) = connect.get_database() {
+        telemetry::set_db_namespace(database);
+    }
     let mut backoff = Duration::from_millis(200);
     loop {
         match options.clone().connect_with(connect.clone()).await {

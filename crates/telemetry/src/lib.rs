@@ -4,6 +4,9 @@
 //!
 //! Invariant: spans are exported by a batch processor sized for load, and
 //! [`TelemetryGuard::shutdown`] flushes what is queued before the process exits.
+//!
+//! - `db`: database spans after OpenTelemetry's conventions ([`db_span!`]), which sqlx
+//!   does not emit itself.
 
 use std::io::IsTerminal;
 use std::time::Duration;
@@ -20,6 +23,12 @@ use opentelemetry_sdk::trace::{
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
+
+mod db;
+
+pub use db::{DB_TARGET, db_namespace, set_db_namespace};
+#[doc(hidden)]
+pub use tracing as __tracing;
 
 /// How log lines are written to stderr.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -103,7 +112,8 @@ impl TelemetryGuard {
 }
 
 /// Spans the batch processor holds before it drops: sized so a burst of sagas at load
-/// (about ten spans per saga) is exported rather than lost.
+/// (fifty to ninety spans a saga over the three services, database spans included) is
+/// exported rather than lost.
 const MAX_QUEUED_SPANS: usize = 65_536;
 const MAX_EXPORT_BATCH: usize = 2_048;
 const EXPORT_DELAY: Duration = Duration::from_millis(500);
