@@ -96,7 +96,7 @@ fn handled(
     event_type: &str,
 ) -> bool {
     spans.iter().any(|(_, _, s, op, tags)| {
-        s == service && op.ends_with(" process") && tags["event.type"] == event_type
+        s == service && op.starts_with("process ") && tags["cloudevents.event_type"] == event_type
     })
 }
 

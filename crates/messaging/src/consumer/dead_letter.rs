@@ -61,6 +61,7 @@ impl DeadLetterer {
         );
         let span = publish_span(
             &self.topic,
+            &self.topic,
             PublishAttributes {
                 key: &key,
                 event_id: &event_id,
@@ -70,6 +71,7 @@ impl DeadLetterer {
         );
         span.record("dlq.error_class", failure.class.as_str());
         let _ = span.set_parent(message.headers().map(extract_context).unwrap_or_default());
+        telemetry::record_trace_id(&span);
         let (key, body) = (
             message.key().unwrap_or_default(),
             message.payload().unwrap_or_default(),

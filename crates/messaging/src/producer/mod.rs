@@ -248,27 +248,60 @@ pub struct PublishAttributes<'a> {
     /// The message key: the order id.
     pub key: &'a str,
     pub event_id: &'a str,
+    /// `ce_type`, with its version: `order.created.v1`.
     pub event_type: &'a str,
     pub correlation_id: &'a str,
 }
 
-/// The span of one message's publish, after OpenTelemetry's messaging conventions: the
-/// outbox relay's and the dead-letter path's. `outbox.id` and `dlq.error_class` are
-/// declared empty for the caller that knows them to record; the caller sets the parent.
-pub fn publish_span(topic: &str, attributes: PublishAttributes<'_>) -> tracing::Span {
+/// The span of one message's send, after OpenTelemetry's messaging conventions: the
+/// outbox relay's and the dead-letter path's. Named `send {target}`: the relay's target
+/// is the event type without its version ([`event_name`]), as the consumer's `process`
+/// spans are named, the dead-letter path's is its topic (a dead letter's type may be
+/// anything a hostile producer wrote). `outbox.id`, `dlq.error_class` and `trace_id`
+/// are declared empty for the caller to record; the caller sets the parent. The
+/// dead-letter path, which logs its ERROR line inside the span, then records the trace
+/// id (`telemetry::record_trace_id`); the relay, which logs nothing there, spares it.
+pub fn publish_span(target: &str, topic: &str, attributes: PublishAttributes<'_>) -> tracing::Span {
     tracing::info_span!(
-        "publish",
-        otel.name = format!("{topic} publish"),
+        "send",
+        otel.name = format!("send {target}"),
         otel.kind = "producer",
         messaging.system = "kafka",
-        messaging.operation = "publish",
+        messaging.operation.type = "send",
+        messaging.operation.name = "send",
         messaging.destination.name = %topic,
         messaging.kafka.message.key = attributes.key,
         messaging.message.id = attributes.event_id,
+        cloudevents.event_type = attributes.event_type,
         saga.correlation_id = attributes.correlation_id,
         order.id = attributes.key,
-        event.r#type = attributes.event_type,
         outbox.id = tracing::field::Empty,
         dlq.error_class = tracing::field::Empty,
+        trace_id = tracing::field::Empty,
     )
+}
+
+/// A CloudEvents type without its version: `order.created` for `order.created.v1`.
+pub fn event_name(event_type: &str) -> &str {
+    match event_type.rsplit_once(".v") {
+        Some((name, version))
+            if !version.is_empty() && version.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            name
+        }
+        _ => event_type,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_event_name_is_its_type_without_the_version() {
+        assert_eq!(super::event_name("order.created.v1"), "order.created");
+        assert_eq!(
+            super::event_name("stock.reservation_failed.v12"),
+            "stock.reservation_failed"
+        );
+        assert_eq!(super::event_name("order.valid"), "order.valid");
+    }
 }

@@ -90,7 +90,7 @@ async fn the_consumer_span_joins_the_producer_trace_through_the_outbox() -> anyh
         spans = jaeger_trace(&trace_id).await?;
         if spans
             .iter()
-            .any(|s| s["operationName"] == format!("{topic} process"))
+            .any(|s| s["operationName"] == "process order.created")
         {
             break;
         }
@@ -102,9 +102,10 @@ async fn the_consumer_span_joins_the_producer_trace_through_the_outbox() -> anyh
             .find(|s| s["operationName"] == name)
             .unwrap_or_else(|| panic!("no span {name} in trace {trace_id}: {spans:#?}"))
     };
+    // Named by the event, after the messaging conventions' `{operation} {target}`.
     let request = find("test.request");
-    let publish = find(&format!("{topic} publish"));
-    let process = find(&format!("{topic} process"));
+    let publish = find("send order.created");
+    let process = find("process order.created");
     for span in [request, publish, process] {
         assert_eq!(span["traceID"], trace_id.as_str());
     }
@@ -127,6 +128,24 @@ async fn the_consumer_span_joins_the_producer_trace_through_the_outbox() -> anyh
             .map(|t| t["value"].clone())
     };
     assert_eq!(tag(process, "messaging.system"), Some(Value::from("kafka")));
+    for span in [publish, process] {
+        assert_eq!(
+            tag(span, "messaging.destination.name"),
+            Some(Value::from(topic.clone()))
+        );
+        assert_eq!(
+            tag(span, "cloudevents.event_type"),
+            Some(Value::from("order.created.v1"))
+        );
+    }
+    assert_eq!(
+        tag(process, "messaging.operation.type"),
+        Some(Value::from("process"))
+    );
+    assert_eq!(
+        tag(publish, "messaging.operation.type"),
+        Some(Value::from("send"))
+    );
     assert_eq!(
         tag(process, "messaging.consumer.group.name"),
         Some(Value::from(fixture.group.clone()))
@@ -136,6 +155,6 @@ async fn the_consumer_span_joins_the_producer_trace_through_the_outbox() -> anyh
         Some(Value::from(order.to_string()))
     );
     assert!(tag(process, "saga.correlation_id").is_some());
-    eprintln!("tracing: request → publish → process in trace {trace_id}");
+    eprintln!("tracing: request → send → process in trace {trace_id}");
     fixture.finish().await
 }

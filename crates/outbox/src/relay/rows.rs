@@ -56,6 +56,7 @@ pub(super) fn publish_span(row: &Row, topic: &str) -> tracing::Span {
             .unwrap_or_default()
     };
     let span = messaging::producer::publish_span(
+        messaging::producer::event_name(&row.event_type),
         topic,
         messaging::producer::PublishAttributes {
             key: &row.key,

@@ -151,7 +151,7 @@ fn parse(trace: &Value) -> Vec<Span> {
 fn is_compensation(span: &Span) -> bool {
     let event = span
         .tags
-        .get("event.type")
+        .get("cloudevents.event_type")
         .and_then(Value::as_str)
         .unwrap_or_default();
     ["cancel", "refund", "release"]
