@@ -31,6 +31,11 @@ def percentile(values, p):
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
+def is_database(span):
+    """A database span (`db.system.name`): a statement group inside a hop."""
+    return any(t["key"] == "db.system.name" for t in span.get("tags", []))
+
+
 def hops(args):
     """Where the time of a saga goes: every (service, operation) of the sagas that
     began in the window, as its start offset from the POST and its own duration."""
@@ -49,6 +54,8 @@ def hops(args):
         origin = roots[0]["startTime"]
         seen = set()
         for span in sorted(spans, key=lambda s: s["startTime"]):
+            if is_database(span):  # inside a hop, its time counted in the hop's
+                continue
             key = f'{processes[span["processID"]]} · {span["operationName"]}'
             if key in seen:  # the first occurrence is the saga's hop; later ones repeat it
                 continue
@@ -274,7 +281,7 @@ def render(args):
     hop = json.load(open(f"{d}/hops.json")) if runs else {"hops": [], "traces": 0}
     w(f'\nWhere the time goes, from {hop["traces"]} traces of the last run in Jaeger: each '
       "hop's start after the `POST /orders` began, and its own duration (first occurrence "
-      "per saga):\n")
+      "per saga; a hop's database spans are in its duration, not rows of their own):\n")
     w("| hop (service · span) | sagas | start p50 ms | start p95 ms | duration p50 ms |")
     w("|---|---|---|---|---|")
     for row in hop["hops"]:

@@ -7,6 +7,7 @@ use contracts::events::TopicEvent;
 use messaging::headers::event_header_pairs;
 use opentelemetry::Context;
 use sqlx::PgConnection;
+use tracing::Instrument;
 use uuid::Uuid;
 
 /// The most a row's key, value and headers may weigh: comfortably under the saga
@@ -79,9 +80,9 @@ impl OutboxRecord {
     }
 }
 
-/// Inserts `record` in the caller's transaction and returns its outbox id. Call
-/// [`crate::Wakeup::notify`] after the transaction commits.
-#[tracing::instrument(level = "debug", skip_all, fields(topic = %record.topic))]
+/// Inserts `record` in the caller's transaction and returns its outbox id, under an
+/// `INSERT outbox` database span. Call [`crate::Wakeup::notify`] after the transaction
+/// commits.
 pub async fn enqueue(tx: &mut PgConnection, record: &OutboxRecord) -> Result<i64, EnqueueError> {
     let bytes = record.size();
     if bytes > MAX_RECORD_BYTES {
@@ -103,6 +104,7 @@ pub async fn enqueue(tx: &mut PgConnection, record: &OutboxRecord) -> Result<i64
     .bind(&record.payload)
     .bind(headers)
     .fetch_one(tx)
+    .instrument(telemetry::db_span!("INSERT", "outbox"))
     .await?;
     Ok(id)
 }
@@ -110,7 +112,6 @@ pub async fn enqueue(tx: &mut PgConnection, record: &OutboxRecord) -> Result<i64
 /// Enqueues `event` as this service's reaction to the message in `envelope`: same
 /// correlation, caused by that message's `ce_id`, in the trace of the current span
 /// (the message's consume span).
-#[tracing::instrument(level = "debug", skip_all)]
 pub async fn enqueue_reaction<E: TopicEvent>(
     tx: &mut PgConnection,
     envelope: &messaging::consumer::Envelope,

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use contracts::{LineItem, OrderId};
 use sqlx::PgConnection;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::domain::{Decision, Reservation, ReservationStatus};
@@ -23,7 +24,6 @@ fn corrupt(table: &'static str, order_id: OrderId, problem: String) -> StoreErro
 /// every handler's transaction (DESIGN.md §1).
 pub const STATE_TABLE: &str = "order_reservations";
 
-#[tracing::instrument(level = "debug", skip_all)]
 pub async fn reservation(
     tx: &mut PgConnection,
     order_id: OrderId,
@@ -32,6 +32,7 @@ pub async fn reservation(
         sqlx::query_as("SELECT status, items FROM order_reservations WHERE order_id = $1")
             .bind(order_id.0)
             .fetch_one(&mut *tx)
+            .instrument(telemetry::db_span!("SELECT", "order_reservations"))
             .await?;
     let Some(status) = ReservationStatus::parse(&status) else {
         let problem = format!("unknown order_reservations.status {status:?}");
@@ -45,7 +46,6 @@ pub async fn reservation(
 
 /// Locks the stock rows of `skus` in sorted order (so two orders never wait on each
 /// other in a cycle) and returns what is available; `None` for an unknown SKU.
-#[tracing::instrument(level = "debug", skip_all)]
 pub async fn lock_stock(
     tx: &mut PgConnection,
     skus: &[String],
@@ -58,6 +58,7 @@ pub async fn lock_stock(
     )
     .bind(&sorted)
     .fetch_all(&mut *tx)
+    .instrument(telemetry::db_span!("SELECT", "stock"))
     .await?;
     let mut levels: BTreeMap<String, Option<i64>> = sorted.into_iter().map(|s| (s, None)).collect();
     for (sku, available) in rows {
@@ -66,7 +67,8 @@ pub async fn lock_stock(
     Ok(levels)
 }
 
-/// Carries out a decision: stock, movements, the reservation row.
+/// Carries out a decision: stock, movements, the reservation row, a database span for
+/// the stock and movements together and one for the row.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn apply(
     tx: &mut PgConnection,
@@ -131,6 +133,7 @@ async fn set_reservation(
     .bind(reservation_id)
     .bind(items.map(sqlx::types::Json))
     .execute(&mut *tx)
+    .instrument(telemetry::db_span!("UPDATE", "order_reservations"))
     .await?;
     Ok(())
 }
@@ -167,9 +170,26 @@ impl Movement {
     }
 }
 
-/// Moves each line between columns, in SKU order, and writes a movement per line; a
-/// SKU without its stock row moves nothing, so it writes no movement either.
+/// Moves each line between columns, in SKU order, and writes a movement per line, in
+/// one database span for all the lines; a SKU without its stock row moves nothing, so
+/// it writes no movement either.
 async fn move_stock(
+    tx: &mut PgConnection,
+    order_id: OrderId,
+    items: &[LineItem],
+    movement: Movement,
+) -> Result<(), StoreError> {
+    let span = telemetry::db_span!(
+        "UPDATE",
+        "stock",
+        summary = "UPDATE stock INSERT stock_movements"
+    );
+    move_lines(tx, order_id, items, movement)
+        .instrument(span)
+        .await
+}
+
+async fn move_lines(
     tx: &mut PgConnection,
     order_id: OrderId,
     items: &[LineItem],

@@ -6,6 +6,7 @@
 
 use contracts::OrderId;
 use sqlx::PgConnection;
+use tracing::Instrument;
 
 use crate::domain::{Account, Decision, PaymentState, PaymentStatus};
 
@@ -21,7 +22,6 @@ fn corrupt(table: &'static str, order_id: OrderId, problem: String) -> StoreErro
 pub const STATE_TABLE: &str = "payments";
 
 /// The order's payment state (its row locked by the runtime).
-#[tracing::instrument(level = "debug", skip_all)]
 pub async fn payment_state(
     tx: &mut PgConnection,
     order_id: OrderId,
@@ -36,6 +36,7 @@ pub async fn payment_state(
     )
     .bind(order_id.0)
     .fetch_one(&mut *tx)
+    .instrument(telemetry::db_span!("SELECT", "payments"))
     .await?;
     let Some(status) = PaymentStatus::parse(&status) else {
         let problem = format!("unknown payments.status {status:?}");
@@ -54,7 +55,6 @@ pub async fn payment_state(
 }
 
 /// The customer's account, locked for the charge.
-#[tracing::instrument(level = "debug", skip_all)]
 pub async fn lock_account(
     tx: &mut PgConnection,
     customer_id: &str,
@@ -64,6 +64,7 @@ pub async fn lock_account(
     )
     .bind(customer_id)
     .fetch_optional(&mut *tx)
+    .instrument(telemetry::db_span!("SELECT", "accounts"))
     .await?;
     Ok(row.map(|(balance_cents, declines)| Account {
         balance_cents,
@@ -71,7 +72,7 @@ pub async fn lock_account(
     }))
 }
 
-/// Carries out a decision: balances, ledger, state row.
+/// Carries out a decision: balances, ledger, state row, a database span for each.
 #[tracing::instrument(level = "debug", skip_all)]
 pub async fn apply(
     tx: &mut PgConnection,
@@ -105,6 +106,7 @@ pub async fn apply(
             .bind(amount_cents)
             .bind(PaymentStatus::Captured.as_str())
             .execute(&mut *tx)
+            .instrument(telemetry::db_span!("UPDATE", "payments"))
             .await?;
         }
         Decision::Decline { reason, .. } => {
@@ -146,13 +148,33 @@ async fn set_status(
         .bind(status.as_str())
         .bind(reason)
         .execute(&mut *tx)
+        .instrument(telemetry::db_span!("UPDATE", "payments"))
         .await?;
     Ok(())
 }
 
-/// Adds `delta` (negative for a charge) to the balance and writes the ledger line;
-/// an account that is not there moves no money, so it writes no line either.
+/// Adds `delta` (negative for a charge) to the balance and writes the ledger line, in
+/// one database span; an account that is not there moves no money, so it writes no
+/// line either.
 async fn move_money(
+    tx: &mut PgConnection,
+    order_id: OrderId,
+    customer_id: &str,
+    payment_id: uuid::Uuid,
+    kind: &str,
+    delta: i64,
+) -> Result<(), StoreError> {
+    let span = telemetry::db_span!(
+        "UPDATE",
+        "accounts",
+        summary = "UPDATE accounts INSERT ledger"
+    );
+    ledger_line(tx, order_id, customer_id, payment_id, kind, delta)
+        .instrument(span)
+        .await
+}
+
+async fn ledger_line(
     tx: &mut PgConnection,
     order_id: OrderId,
     customer_id: &str,

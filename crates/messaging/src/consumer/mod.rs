@@ -184,6 +184,12 @@ pub(crate) fn admission_sql(table: &str) -> String {
     )
 }
 
+/// The query summary of [`admission_sql`] (OpenTelemetry's `db.query.summary`): the
+/// name of its database span, `INSERT payments INSERT processed_messages`, say.
+pub(crate) fn admission_summary(table: &str) -> String {
+    format!("INSERT {table} INSERT processed_messages")
+}
+
 /// Creates the state rows of the ids bound as `param` in `table` if absent
 /// (`status = 'new'`), then locks them, in one statement (DESIGN.md §1). `ON CONFLICT DO
 /// UPDATE` locks an existing row, even one committed after the statement's snapshot,

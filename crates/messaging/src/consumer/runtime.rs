@@ -84,6 +84,7 @@ impl<H: Handler> ConsumerRuntime<H> {
         consumer.subscribe(&topics)?;
         let dlq_topic = kafka.topic(&contracts::topics::dlq_topic(&config.group));
         let admission_sql = super::admission_sql(handler.state_table());
+        let admission_summary = super::admission_summary(handler.state_table());
         Ok(Self {
             outage: OutageGate::new(&config, health.clone()),
             retry: config.retry_policy(),
@@ -94,6 +95,7 @@ impl<H: Handler> ConsumerRuntime<H> {
                 group: config.group.clone(),
                 skips: SkipLog::default(),
                 admission_sql,
+                admission_summary,
             },
             config,
             consumer: Arc::new(consumer),

@@ -35,6 +35,8 @@ pub(super) struct Transactions<H: Handler> {
     pub(super) skips: SkipLog,
     /// The batch's lock and inbox insert, for the handler's state table.
     pub(super) admission_sql: String,
+    /// Its query summary, the name of its database span.
+    pub(super) admission_summary: String,
 }
 
 impl<H: Handler> Transactions<H> {
@@ -64,12 +66,25 @@ impl<H: Handler> Transactions<H> {
                 _ => None,
             })
             .collect();
-        let mut admitted = match self.admit(&mut tx, &to_handle).await {
+        // The first handled message's span also holds what the batch's messages share:
+        // the statement that admits them all, and the commit. Every message's span
+        // lasts until the commit, when its effect is done.
+        let mut host = batch[..end]
+            .iter()
+            .zip(prepared)
+            .find_map(|(message, prep)| match prep {
+                Prepared::Handle(envelope, _) => Some(message_span(&self.group, message, envelope)),
+                _ => None,
+            });
+        let shared = host.clone().unwrap_or_else(tracing::Span::none);
+        let admission = self.admit(&mut tx, &to_handle).instrument(shared.clone());
+        let mut admitted = match admission.await {
             Ok(admitted) => admitted.into_iter(),
             // Not one message's fault: each goes on alone, with its own retries.
             Err(err) => return outage_or(err, BatchResult::Prefix(0, None)),
         };
         let mut outcomes = Vec::with_capacity(to_handle.len());
+        let mut spans = Vec::with_capacity(to_handle.len());
         for (index, (message, prep)) in batch[..end].iter().zip(prepared).enumerate() {
             let envelope = match prep {
                 Prepared::Skip(reason) => {
@@ -79,17 +94,20 @@ impl<H: Handler> Transactions<H> {
                 Prepared::DeadLetter(..) => unreachable!("the batch stops before a dead letter"),
                 Prepared::Handle(envelope, _) => envelope,
             };
-            let span = message_span(&self.group, message, envelope);
+            let span = host
+                .take()
+                .unwrap_or_else(|| message_span(&self.group, message, envelope));
             let admission = admitted.next().expect("one admission per handled message");
-            match self
+            let applied = self
                 .apply(&mut tx, envelope, admission)
-                .instrument(span)
-                .await
-            {
+                .instrument(span.clone())
+                .await;
+            spans.push(span);
+            match applied {
                 // The batch's lock may have created a state row for the body's order:
                 // undone with the rest; the message goes on alone to the DLQ.
                 Ok(Applied::Conflict) => {
-                    drop(tx);
+                    drop((tx, spans, shared));
                     return self.redo_prefix(batch, prepared, index, None).await;
                 }
                 Ok(applied) => outcomes.push((applied, envelope)),
@@ -97,13 +115,22 @@ impl<H: Handler> Transactions<H> {
                     if err.class() == ErrorClass::Infrastructure {
                         return BatchResult::Outage(err);
                     }
-                    // Its writes, or an aborted transaction, are in `tx`.
-                    drop(tx);
+                    // Its writes, or an aborted transaction, are in `tx`. This try's
+                    // spans end here; the redo has its own.
+                    drop((tx, spans, shared));
                     return self.redo_prefix(batch, prepared, index, Some(err)).await;
                 }
             }
         }
-        match tx.commit().await {
+        // No span for a batch that handled nothing: it would be a trace of its own.
+        let commit = if shared.is_none() {
+            tracing::Span::none()
+        } else {
+            shared.in_scope(|| telemetry::db_span!("COMMIT"))
+        };
+        let committed = tx.commit().instrument(commit).await;
+        drop((spans, shared));
+        match committed {
             Ok(()) => {
                 for (applied, envelope) in outcomes {
                     observe::count(&self.group, applied, envelope);
@@ -155,7 +182,9 @@ impl<H: Handler> Transactions<H> {
                 Ok(Applied::Conflict)
             }
             Ok(applied) => {
-                tx.commit().await?;
+                tx.commit()
+                    .instrument(telemetry::db_span!("COMMIT"))
+                    .await?;
                 Ok(applied)
             }
             Err(err) => {
@@ -168,7 +197,8 @@ impl<H: Handler> Transactions<H> {
     }
 
     /// Locks the orders of `messages` and records their events in the inbox: the start
-    /// of every transaction, one statement however many messages it carries.
+    /// of every transaction, one statement however many messages it carries, in one
+    /// database span (with the second statement a redelivery costs).
     async fn admit(
         &self,
         tx: &mut PgConnection,
@@ -185,9 +215,24 @@ impl<H: Handler> Transactions<H> {
             .map(|(e, sha)| (e.metadata.event_id, **sha))
             .collect();
         let group = &self.group;
-        let inserted =
-            inbox::insert_all(tx, &self.admission_sql, group, &events, Some(&orders)).await?;
-        Ok(inbox::classify(tx, group, &events, &inserted).await?)
+        let span = tracing::info_span!(
+            target: telemetry::DB_TARGET,
+            "INSERT processed_messages",
+            otel.name = self.admission_summary.as_str(),
+            otel.kind = "client",
+            db.system.name = "postgresql",
+            db.namespace = telemetry::db_namespace(),
+            db.operation.name = "INSERT",
+            db.collection.name = "processed_messages",
+            db.query.summary = self.admission_summary.as_str(),
+            messaging.batch.message_count = messages.len() as i64,
+        );
+        let admitted = async {
+            let inserted =
+                inbox::insert_all(tx, &self.admission_sql, group, &events, Some(&orders)).await?;
+            inbox::classify(tx, group, &events, &inserted).await
+        };
+        Ok(admitted.instrument(span).await?)
     }
 
     /// Handles an admitted message: a new event is applied, a known one is not.

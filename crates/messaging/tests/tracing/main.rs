@@ -88,10 +88,8 @@ async fn the_consumer_span_joins_the_producer_trace_through_the_outbox() -> anyh
     let mut spans = Vec::new();
     for _ in 0..60 {
         spans = jaeger_trace(&trace_id).await?;
-        if spans
-            .iter()
-            .any(|s| s["operationName"] == "process order.created")
-        {
+        let named = |name: &str| spans.iter().any(|s| s["operationName"] == name);
+        if named("process order.created") && named("COMMIT") {
             break;
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -146,6 +144,20 @@ async fn the_consumer_span_joins_the_producer_trace_through_the_outbox() -> anyh
         tag(publish, "messaging.operation.type"),
         Some(Value::from("send"))
     );
+    // The message's transaction, in database spans under its process span.
+    let under_process: Vec<&str> = spans
+        .iter()
+        .filter(|s| parent_of(s).as_deref() == process["spanID"].as_str())
+        .filter(|s| tag(s, "db.system.name") == Some(Value::from("postgresql")))
+        .filter_map(|s| s["operationName"].as_str())
+        .collect();
+    assert!(under_process.contains(&"COMMIT"), "{under_process:?}");
+    assert!(
+        under_process
+            .iter()
+            .any(|name| name.ends_with("INSERT processed_messages")),
+        "{under_process:?}"
+    );
     assert_eq!(
         tag(process, "messaging.consumer.group.name"),
         Some(Value::from(fixture.group.clone()))
@@ -155,6 +167,6 @@ async fn the_consumer_span_joins_the_producer_trace_through_the_outbox() -> anyh
         Some(Value::from(order.to_string()))
     );
     assert!(tag(process, "saga.correlation_id").is_some());
-    eprintln!("tracing: request → send → process in trace {trace_id}");
+    eprintln!("tracing: request → send → process (with {under_process:?}) in trace {trace_id}");
     fixture.finish().await
 }

@@ -9,6 +9,7 @@ use messaging::headers::trace_headers;
 use opentelemetry::Context;
 use outbox::{OutboxRecord, Wakeup};
 use sqlx::{PgConnection, PgPool};
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::domain::{Command, DomainError, Order, OrderStatus, OrderStoreEvent, decide, evolve};
@@ -109,7 +110,9 @@ impl OrderService {
                 .await
             {
                 Ok(Ok(executed)) => {
-                    tx.commit().await?;
+                    tx.commit()
+                        .instrument(telemetry::db_span!("COMMIT"))
+                        .await?;
                     if executed.appended > 0 {
                         self.wakeup.notify();
                     }

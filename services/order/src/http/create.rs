@@ -7,6 +7,7 @@ use axum::http::{HeaderMap, StatusCode};
 use contracts::OrderId;
 use serde::{Deserialize, Serialize};
 use service_kit::http::{ApiError, ErrorBody, parse_json};
+use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -126,7 +127,9 @@ pub async fn create(
         )
         .await?
         .map_err(ApiError::from)?;
-    tx.commit().await?;
+    tx.commit()
+        .instrument(telemetry::db_span!("COMMIT"))
+        .await?;
     service.wakeup.notify();
     let request = tracing::Span::current();
     request.record("order.id", tracing::field::display(order_id));

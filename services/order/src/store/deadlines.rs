@@ -4,8 +4,9 @@
 use chrono::{DateTime, Utc};
 use contracts::OrderId;
 use sqlx::{PgConnection, PgPool};
+use tracing::Instrument;
 
-#[tracing::instrument(level = "debug", skip_all, fields(order.id = %order_id, due_at = %due_at))]
+/// Schedules the saga's deadline, in the transaction that creates the order.
 pub async fn schedule(
     tx: &mut PgConnection,
     order_id: OrderId,
@@ -17,15 +18,17 @@ pub async fn schedule(
     .bind(order_id.0)
     .bind(due_at)
     .execute(&mut *tx)
+    .instrument(telemetry::db_span!("INSERT", "saga_deadlines"))
     .await?;
     Ok(())
 }
 
-#[tracing::instrument(level = "debug", skip_all, fields(order.id = %order_id))]
+/// Settles the saga's deadline, in the transaction that ends its pending state.
 pub async fn clear(tx: &mut PgConnection, order_id: OrderId) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM saga_deadlines WHERE order_id = $1")
         .bind(order_id.0)
         .execute(&mut *tx)
+        .instrument(telemetry::db_span!("DELETE", "saga_deadlines"))
         .await?;
     Ok(())
 }

@@ -1,9 +1,11 @@
-//! Append with expected version; load = latest snapshot + later events.
+//! Append with expected version; load = latest snapshot + later events. Each statement
+//! (an append's inserts together) runs in a database span.
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use contracts::OrderId;
 use serde::{Deserialize, Serialize};
 use sqlx::{FromRow, PgConnection};
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::domain::events::{StoredEventError, StoredType};
@@ -98,7 +100,6 @@ struct LoadRow {
 /// The current state: the latest readable snapshot plus the events after it, or a
 /// full replay when there is no snapshot or it cannot be read. One statement on the
 /// hot path; an unreadable snapshot costs a second.
-#[tracing::instrument(level = "debug", skip_all, fields(order.id = %order_id))]
 pub async fn load(
     conn: &mut PgConnection,
     order_id: OrderId,
@@ -118,6 +119,11 @@ pub async fn load(
     )
     .bind(order_id.0)
     .fetch_all(&mut *conn)
+    .instrument(telemetry::db_span!(
+        "SELECT",
+        "order_events",
+        summary = "SELECT order_snapshots order_events"
+    ))
     .await?;
     let mut rows = rows.into_iter().peekable();
     let base = match rows.next_if(|row| row.is_snapshot) {
@@ -182,7 +188,6 @@ fn fold_loaded(base: Option<Order>, after: i64, events: Vec<StoredEvent>) -> Opt
 }
 
 /// Every event of an order, in order (for history, and for point-in-time reads).
-#[tracing::instrument(level = "debug", skip_all, fields(order.id = %order_id))]
 pub async fn history(
     conn: &mut PgConnection,
     order_id: OrderId,
@@ -193,6 +198,7 @@ pub async fn history(
     )
     .bind(order_id.0)
     .fetch_all(&mut *conn)
+    .instrument(telemetry::db_span!("SELECT", "order_events"))
     .await?;
     rows.into_iter().map(EventRow::into_stored).collect()
 }
@@ -213,18 +219,17 @@ pub async fn load_at(
 }
 
 /// Whether the order has any event.
-#[tracing::instrument(level = "debug", skip_all, fields(order.id = %order_id))]
 pub async fn exists(conn: &mut PgConnection, order_id: OrderId) -> Result<bool, StoreError> {
     Ok(sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM order_events WHERE order_id = $1 AND version = 1)",
     )
     .bind(order_id.0)
     .fetch_one(&mut *conn)
+    .instrument(telemetry::db_span!("SELECT", "order_events"))
     .await?)
 }
 
 /// The first event's metadata (the saga's correlation and root trace context).
-#[tracing::instrument(level = "debug", skip_all, fields(order.id = %order_id))]
 pub async fn first_metadata(
     conn: &mut PgConnection,
     order_id: OrderId,
@@ -233,13 +238,13 @@ pub async fn first_metadata(
         sqlx::query_scalar("SELECT metadata FROM order_events WHERE order_id = $1 AND version = 1")
             .bind(order_id.0)
             .fetch_optional(&mut *conn)
+            .instrument(telemetry::db_span!("SELECT", "order_events"))
             .await?;
     Ok(metadata.map(|m| m.0))
 }
 
 /// The `ce_id` of the order's latest *published* event: the causation of work started
 /// by a request or a timer (DESIGN.md §3), so causation chains stay on the wire.
-#[tracing::instrument(level = "debug", skip_all, fields(order.id = %order_id))]
 pub async fn latest_event_id(
     conn: &mut PgConnection,
     order_id: OrderId,
@@ -252,6 +257,7 @@ pub async fn latest_event_id(
     .bind(order_id.0)
     .bind(StoredType::published_names())
     .fetch_optional(&mut *conn)
+    .instrument(telemetry::db_span!("SELECT", "order_events"))
     .await?;
     Ok(id.and_then(|id| Uuid::parse_str(&id).ok()))
 }
@@ -259,9 +265,22 @@ pub async fn latest_event_id(
 /// Appends `events` after `expected_version` in the caller's transaction, returning
 /// them as stored; `previous` is when the event at `expected_version` was recorded
 /// (from the load). A concurrent writer that took the version first makes this a
-/// [`StoreError::Conflict`]; the caller's transaction is then to be rolled back.
-#[tracing::instrument(level = "debug", skip_all, fields(order.id = %order_id, expected_version, events = events.len()))]
+/// [`StoreError::Conflict`]; the caller's transaction is then to be rolled back. One
+/// database span for all the events.
 pub async fn append(
+    tx: &mut PgConnection,
+    order_id: OrderId,
+    expected_version: i64,
+    events: &[(OrderStoreEvent, StoredMetadata)],
+    now: DateTime<Utc>,
+    previous: Option<DateTime<Utc>>,
+) -> Result<Vec<StoredEvent>, StoreError> {
+    append_all(tx, order_id, expected_version, events, now, previous)
+        .instrument(telemetry::db_span!("INSERT", "order_events"))
+        .await
+}
+
+async fn append_all(
     tx: &mut PgConnection,
     order_id: OrderId,
     expected_version: i64,
@@ -306,7 +325,6 @@ pub async fn append(
 }
 
 /// Writes a snapshot of `order` (call when its version crossed a multiple of N).
-#[tracing::instrument(level = "debug", skip_all, fields(order.id = %order.order_id, version = order.version))]
 pub async fn snapshot(tx: &mut PgConnection, order: &Order) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO order_snapshots (order_id, version, schema_version, state) VALUES ($1, $2, $3, $4)
@@ -317,6 +335,7 @@ pub async fn snapshot(tx: &mut PgConnection, order: &Order) -> Result<(), StoreE
     .bind(SNAPSHOT_SCHEMA)
     .bind(serde_json::to_value(order).expect("an order serializes"))
     .execute(&mut *tx)
+    .instrument(telemetry::db_span!("INSERT", "order_snapshots"))
     .await?;
     Ok(())
 }

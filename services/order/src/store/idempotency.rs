@@ -4,6 +4,7 @@
 
 use sha2::{Digest, Sha256};
 use sqlx::PgConnection;
+use tracing::Instrument;
 use uuid::Uuid;
 
 /// What a key says about a request.
@@ -22,9 +23,19 @@ pub fn request_hash(body: &[u8]) -> [u8; 32] {
 }
 
 /// Claims `key` for `order_id` in the caller's transaction (which also creates the
-/// order), or reports what it was used for.
-#[tracing::instrument(level = "debug", skip_all)]
+/// order), or reports what it was used for. One database span for both statements.
 pub async fn claim(
+    tx: &mut PgConnection,
+    key: &str,
+    hash: &[u8; 32],
+    order_id: Uuid,
+) -> Result<KeyUse, sqlx::Error> {
+    claim_key(tx, key, hash, order_id)
+        .instrument(telemetry::db_span!("INSERT", "idempotency_keys"))
+        .await
+}
+
+async fn claim_key(
     tx: &mut PgConnection,
     key: &str,
     hash: &[u8; 32],

@@ -5,6 +5,7 @@
 
 use contracts::OrderId;
 use sqlx::PgConnection;
+use tracing::Instrument;
 
 /// The lock rows' table (`order_id`, `status`), also the saga handler's state table.
 pub const TABLE: &str = "order_saga_locks";
@@ -12,9 +13,10 @@ pub const TABLE: &str = "order_saga_locks";
 /// Creates the order's lock row if absent and locks it until the transaction ends.
 /// Only for an order that exists: a row per unknown id would let requests grow the
 /// table without bound.
-#[tracing::instrument(level = "debug", skip_all, fields(order.id = %order_id))]
 pub async fn lock(tx: &mut PgConnection, order_id: OrderId) -> Result<(), sqlx::Error> {
-    messaging::consumer::lock_state_row(tx, TABLE, order_id).await
+    messaging::consumer::lock_state_row(tx, TABLE, order_id)
+        .instrument(telemetry::db_span!("INSERT", "order_saga_locks"))
+        .await
 }
 
 /// Lock rows of orders that do not exist (the consumer runtime creates one for any

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::domain::Order;
@@ -11,7 +12,6 @@ fn text<T: serde::Serialize>(value: &T) -> String {
 }
 
 /// Writes `order` as the view of its order; returns when the order was created.
-#[tracing::instrument(level = "debug", skip_all, fields(order.id = %order.order_id))]
 pub async fn upsert(
     tx: &mut PgConnection,
     order: &Order,
@@ -41,5 +41,6 @@ pub async fn upsert(
     .bind(correlation_id)
     .bind(now)
     .fetch_one(&mut *tx)
+    .instrument(telemetry::db_span!("INSERT", "order_view"))
     .await
 }
