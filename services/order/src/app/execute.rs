@@ -133,8 +133,14 @@ impl OrderService {
 
     /// Load, decide, append, and in the same transaction the view, the deadline and
     /// the outbox. A [`StoreError::Conflict`] means: roll back and try again. An
-    /// expiry settles the order's deadline even when it no longer applies.
-    #[tracing::instrument(name = "order command", skip_all, fields(order.id = %order_id, command = command.name()))]
+    /// expiry settles the order's deadline even when it no longer applies. Its span is
+    /// named by the command (`order command: cancel`), so that the commands of a saga
+    /// differ in Jaeger's tree, and names the saga once it is known.
+    #[tracing::instrument(name = "order command", skip_all, fields(
+        otel.name = format!("order command: {}", command.name()),
+        order.id = %order_id,
+        saga.correlation_id = tracing::field::Empty,
+    ))]
     pub async fn execute(
         &self,
         tx: &mut PgConnection,
@@ -171,6 +177,10 @@ impl OrderService {
         }
 
         let correlation_id = correlation_id.unwrap_or_else(Uuid::now_v7);
+        tracing::Span::current().record(
+            "saga.correlation_id",
+            tracing::field::display(correlation_id),
+        );
         let causation_id = match (cause.causation_id, &state) {
             (Some(id), _) => id,
             // A new order's first event is caused by its correlation id.

@@ -13,7 +13,10 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 use crate::store::StoreError;
 use crate::store::event_store;
 
-/// A span for `operation` on `order_id`, in the saga's trace.
+/// A span for `operation` on `order_id`, in the saga's trace. The saga's correlation id
+/// is recorded on it and on the span that started the work (the request's or the
+/// timer's, which declare `saga.correlation_id`), so every line logged in either names
+/// the saga.
 pub async fn join_saga(
     pool: &PgPool,
     order_id: OrderId,
@@ -21,11 +24,8 @@ pub async fn join_saga(
 ) -> Result<tracing::Span, StoreError> {
     let mut conn = pool.acquire().await?;
     let first = event_store::first_metadata(&mut conn, order_id).await?;
-    let started_by = tracing::Span::current()
-        .context()
-        .span()
-        .span_context()
-        .clone();
+    let current = tracing::Span::current();
+    let started_by = current.context().span().span_context().clone();
     let span = tracing::info_span!(
         "saga work",
         otel.name = operation,
@@ -34,7 +34,12 @@ pub async fn join_saga(
         trace_id = tracing::field::Empty,
     );
     if let Some(first) = first {
-        span.record("saga.correlation_id", first.correlation_id.to_string());
+        for named in [&span, &current] {
+            named.record(
+                "saga.correlation_id",
+                tracing::field::display(first.correlation_id),
+            );
+        }
         let root =
             global::get_text_map_propagator(|p| p.extract(&HeaderExtractorMap(&first.trace)));
         if root.span().span_context().is_valid() {

@@ -102,9 +102,17 @@ async fn expire_due(service: &OrderService, failures: &mut Failures) -> anyhow::
     Ok(expired)
 }
 
-/// Cancels one order for its deadline, in the saga's trace; `true` if it changed.
+/// Cancels one order for its deadline, in the saga's trace; `true` if it changed. The
+/// timer's span, the trace the saga step links, names the order and (from `join_saga`)
+/// the saga.
 async fn expire(service: &OrderService, order_id: OrderId) -> anyhow::Result<bool> {
-    let timer = tracing::info_span!("saga deadline timer", order.id = %order_id);
+    let timer = tracing::info_span!(
+        "saga deadline timer",
+        order.id = %order_id,
+        saga.correlation_id = tracing::field::Empty,
+        trace_id = tracing::field::Empty,
+    );
+    telemetry::record_trace_id(&timer);
     let span = join_saga(&service.pool, order_id, "order deadline")
         .instrument(timer)
         .await?;

@@ -64,7 +64,8 @@ async fn act_on_order(
 
     // The request is a trace of its own (its caller's); the work it causes is a step
     // of the saga's trace, which links the request (`join_saga`). The request links
-    // back and carries the order's ids, so a search by either id finds both.
+    // back and carries the order's ids (`join_saga` records the correlation id), so a
+    // search by either id finds both.
     let request = tracing::Span::current();
     request.record("order.id", tracing::field::display(order_id));
     let span = crate::app::join_saga(&service.pool, order_id, span_name).await?;
@@ -77,12 +78,6 @@ async fn act_on_order(
         .run(order_id, command, &cause)
         .instrument(span)
         .await??;
-    if let Some(correlation_id) = executed.correlation_id {
-        request.record(
-            "saga.correlation_id",
-            tracing::field::display(correlation_id),
-        );
-    }
     let order = executed.order.ok_or_else(no_such_order)?;
     Ok(axum::Json(body::OrderBody::new(
         order,
