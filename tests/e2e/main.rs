@@ -4,6 +4,7 @@
 mod api_fuzz;
 mod concurrent;
 mod hostile;
+mod jaeger;
 mod processes;
 mod stack;
 mod trace;
