@@ -73,6 +73,7 @@ pub struct AppParts {
 pub struct App {
     parts: AppParts,
     http_limits: crate::http::HttpLimits,
+    http_threads: crate::http::ApiThreads,
     /// The tables' retention rules, run by the monitor.
     retention: Vec<Retention>,
     listener: TcpListener,
@@ -160,6 +161,7 @@ impl App {
         Ok(Self {
             parts,
             http_limits: config.http_limits,
+            http_threads: config.http_threads,
             retention: vec![
                 Retention::published_outbox(config.outbox_retention),
                 Retention::inbox(config.inbox_retention),
@@ -248,18 +250,29 @@ impl App {
             .method_not_allowed_fallback(crate::http::wrong_method);
         let routes = crate::http::limited(routes, self.http_limits)
             .layer(axum::middleware::from_fn(crate::http::trace_requests));
-        let server = crate::http::serve(self.listener, routes, self.http_limits, {
-            let shutdown = shutdown.clone();
-            async move { shutdown.wait().await }
+        // The API runs on its own threads (crate::http::runtime says why), its listener
+        // registered with that runtime's reactor, not this one's.
+        let api =
+            crate::http::api_runtime(self.http_threads).context("starting the API's runtime")?;
+        let listener = self
+            .listener
+            .into_std()
+            .context("detaching the HTTP listener")?;
+        let limits = self.http_limits;
+        let stop = shutdown.clone();
+        let mut server = api.spawn(async move {
+            let listener =
+                TcpListener::from_std(listener).context("registering the HTTP listener")?;
+            crate::http::serve(listener, routes, limits, async move { stop.wait().await }).await;
+            anyhow::Ok(())
         });
-        let mut server = tokio::spawn(server);
 
         let mut failure = None;
         loop {
             tokio::select! {
                 served = &mut server => {
                     shutdown.trigger();
-                    served.context("HTTP server task")?;
+                    served.context("HTTP server task")??;
                     break;
                 }
                 Some(done) = self.tasks.join_next() => {
@@ -293,6 +306,8 @@ impl App {
         if let Err(err) = self.parts.producer.flush(Duration::from_secs(5)) {
             tracing::warn!(error = %err, "Flushing the Kafka producer timed out.");
         }
+        // Its connections are closed; dropping a runtime in async code would panic.
+        api.shutdown_background();
         self.parts.pool.close().await;
         self.parts.saga_pool.close().await;
         tracing::info!(service = %self.parts.service_name, "Stopped.");

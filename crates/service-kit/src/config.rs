@@ -68,6 +68,15 @@ pub struct ServiceConfig {
     #[arg(long, env = "HTTP_HEADER_READ_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
     pub http_header_read_timeout: std::time::Duration,
 
+    /// Threads of the API's own runtime (the consumers, relay and timers have theirs).
+    #[arg(long, env = "HTTP_THREADS", default_value_t = 1)]
+    pub http_threads: usize,
+
+    /// Added to the API threads' nice value (0..=19): when the cores are all busy, the
+    /// sagas' threads get them before requests do.
+    #[arg(long, env = "HTTP_THREAD_NICE", default_value_t = 10, value_parser = clap::value_parser!(i32).range(0..=19))]
+    pub http_thread_nice: i32,
+
     /// OTLP/gRPC endpoint spans are exported to; "none" exports nothing.
     #[arg(
         long,
@@ -154,6 +163,7 @@ pub struct Resolved {
     /// Every session's limits, server side and client side.
     pub database_session: messaging::session::SessionLimits,
     pub http_limits: crate::http::HttpLimits,
+    pub http_threads: crate::http::ApiThreads,
     pub service_name: String,
     pub consumer_group: String,
     pub consumer_instance_id: Option<String>,
@@ -204,6 +214,10 @@ impl ServiceConfig {
                 max_in_flight: self.http_max_in_flight.max(1),
                 request_timeout: self.http_request_timeout,
                 header_read_timeout: self.http_header_read_timeout,
+            },
+            http_threads: crate::http::ApiThreads {
+                threads: self.http_threads.max(1),
+                nice: self.http_thread_nice,
             },
             consumer_group: self
                 .kafka_group_id

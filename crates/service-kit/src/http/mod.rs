@@ -4,6 +4,7 @@
 mod error;
 mod json;
 pub mod openapi;
+mod runtime;
 mod serve;
 
 use axum::http::StatusCode;
@@ -11,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 
 pub use error::{ApiError, ErrorBody, log_unavailable};
 pub use json::{JsonBody, MAX_BODY_BYTES, parse_json};
+pub use runtime::{ApiThreads, api_runtime};
 pub use serve::{HttpLimits, limited, serve};
 
 /// Any path no route serves: a JSON 404 like every other refusal.
