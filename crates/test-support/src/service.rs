@@ -23,6 +23,8 @@ pub fn service_config(kafka: &KafkaConfig, database_url: &str, name: &str) -> Se
         http_max_connections: 1024,
         http_request_timeout: std::time::Duration::from_secs(10),
         http_header_read_timeout: std::time::Duration::from_secs(5),
+        http_threads: 1,
+        http_thread_nice: 10,
         otlp_endpoint: "none".to_owned(),
         service_name: Some(name.to_owned()),
         kafka_group_id: None,
