@@ -2,7 +2,9 @@
 //! connection. The lock lives exactly as long as that session, so a relay that crashes
 //! or loses its connection hands over without any lease to expire. The relay reads and
 //! marks through that same session: a statement that succeeds on it proves the lock is
-//! still held, with no round trip spent on checking.
+//! still held, with no round trip spent on checking. A relay that does not hold the
+//! lock keeps its session as a standby and asks again on it: a new connection costs the
+//! server a process and an authentication, and standbys ask every second.
 
 use std::time::Duration;
 
@@ -20,6 +22,8 @@ pub struct Leadership {
     schema: String,
     table: String,
     session: Option<PgConnection>,
+    /// The session of a relay that asked and was refused, kept for the next attempt.
+    standby: Option<PgConnection>,
     limits: SessionLimits,
 }
 
@@ -38,6 +42,7 @@ impl Leadership {
             table: format!("{schema}.outbox"),
             schema,
             session: None,
+            standby: None,
             limits,
         }
     }
@@ -55,17 +60,21 @@ impl Leadership {
         if self.session.is_some() {
             return Ok(true);
         }
-        let options = self
-            .limits
-            .connect_options(self.database_url.as_str(), "outbox relay")?;
-        within(self.deadline(), self.compete(options)).await
+        within(self.deadline(), self.compete()).await
     }
 
-    async fn compete(
-        &mut self,
-        options: sqlx::postgres::PgConnectOptions,
-    ) -> Result<bool, sqlx::Error> {
-        let mut session = PgConnection::connect_with(&options).await?;
+    /// Asks for the lock on the standby session, or on a new one. A session that fails
+    /// or misses the deadline is dropped with the attempt, and the next one connects.
+    async fn compete(&mut self) -> Result<bool, sqlx::Error> {
+        let mut session = match self.standby.take() {
+            Some(session) => session,
+            None => {
+                let options = self
+                    .limits
+                    .connect_options(self.database_url.as_str(), "outbox relay")?;
+                PgConnection::connect_with(&options).await?
+            }
+        };
         let acquired: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1, hashtext($2))")
             .bind(LOCK_NAMESPACE)
             .bind(&self.table)
@@ -85,7 +94,7 @@ impl Leadership {
             tracing::info!(table = %self.table, "This relay is now the outbox leader.");
             self.session = Some(session);
         } else {
-            let _ = session.close().await;
+            self.standby = Some(session);
         }
         Ok(acquired)
     }
@@ -105,7 +114,10 @@ impl Leadership {
 
     /// Gives the lock up (on shutdown), so another relay takes over at once.
     pub async fn release(&mut self) {
-        if let Some(session) = self.session.take() {
+        for session in [self.session.take(), self.standby.take()]
+            .into_iter()
+            .flatten()
+        {
             let _ = session.close().await;
         }
     }

@@ -4,3 +4,4 @@ mod helpers;
 mod publishing;
 mod silent;
 mod size;
+mod standby;
