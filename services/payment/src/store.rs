@@ -164,42 +164,32 @@ async fn move_money(
     kind: &str,
     delta: i64,
 ) -> Result<(), StoreError> {
-    let span = telemetry::db_span!(
+    async {
+        let moved = sqlx::query(
+            "UPDATE accounts SET balance_cents = balance_cents + $2 WHERE customer_id = $1",
+        )
+        .bind(customer_id)
+        .bind(delta)
+        .execute(&mut *tx)
+        .await?;
+        if moved.rows_affected() != 1 {
+            let problem = format!("no account {customer_id:?} for the {kind}");
+            return Err(corrupt("accounts", order_id, problem));
+        }
+        sqlx::query("INSERT INTO ledger (order_id, customer_id, payment_id, kind, amount_cents) VALUES ($1, $2, $3, $4, $5)")
+            .bind(order_id.0)
+            .bind(customer_id)
+            .bind(payment_id)
+            .bind(kind)
+            .bind(delta.abs())
+            .execute(&mut *tx)
+            .await?;
+        Ok(())
+    }
+    .instrument(telemetry::db_span!(
         "UPDATE",
         "accounts",
         summary = "UPDATE accounts INSERT ledger"
-    );
-    ledger_line(tx, order_id, customer_id, payment_id, kind, delta)
-        .instrument(span)
-        .await
-}
-
-async fn ledger_line(
-    tx: &mut PgConnection,
-    order_id: OrderId,
-    customer_id: &str,
-    payment_id: uuid::Uuid,
-    kind: &str,
-    delta: i64,
-) -> Result<(), StoreError> {
-    let moved = sqlx::query(
-        "UPDATE accounts SET balance_cents = balance_cents + $2 WHERE customer_id = $1",
-    )
-    .bind(customer_id)
-    .bind(delta)
-    .execute(&mut *tx)
-    .await?;
-    if moved.rows_affected() != 1 {
-        let problem = format!("no account {customer_id:?} for the {kind}");
-        return Err(corrupt("accounts", order_id, problem));
-    }
-    sqlx::query("INSERT INTO ledger (order_id, customer_id, payment_id, kind, amount_cents) VALUES ($1, $2, $3, $4, $5)")
-        .bind(order_id.0)
-        .bind(customer_id)
-        .bind(payment_id)
-        .bind(kind)
-        .bind(delta.abs())
-        .execute(&mut *tx)
-        .await?;
-    Ok(())
+    ))
+    .await
 }

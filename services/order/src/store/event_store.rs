@@ -275,53 +275,44 @@ pub async fn append(
     now: DateTime<Utc>,
     previous: Option<DateTime<Utc>>,
 ) -> Result<Vec<StoredEvent>, StoreError> {
-    append_all(tx, order_id, expected_version, events, now, previous)
-        .instrument(telemetry::db_span!("INSERT", "order_events"))
-        .await
-}
-
-async fn append_all(
-    tx: &mut PgConnection,
-    order_id: OrderId,
-    expected_version: i64,
-    events: &[(OrderStoreEvent, StoredMetadata)],
-    now: DateTime<Utc>,
-    previous: Option<DateTime<Utc>>,
-) -> Result<Vec<StoredEvent>, StoreError> {
-    let mut recorded_at = previous;
-    let mut stored = Vec::with_capacity(events.len());
-    for (offset, (event, metadata)) in events.iter().enumerate() {
-        let version = expected_version + 1 + offset as i64;
-        let at = next_recorded_at(now, recorded_at);
-        recorded_at = Some(at);
-        let inserted = sqlx::query(
-            "INSERT INTO order_events (order_id, version, event_type, schema_version, payload, metadata, recorded_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(order_id.0)
-        .bind(version)
-        .bind(event.event_type())
-        .bind(event.schema_version())
-        .bind(event.payload())
-        .bind(sqlx::types::Json(metadata))
-        .bind(at)
-        .execute(&mut *tx)
-        .await;
-        match inserted {
-            Ok(_) => {}
-            Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some("23505") => {
-                return Err(StoreError::Conflict { order_id, version });
+    async {
+        let mut recorded_at = previous;
+        let mut stored = Vec::with_capacity(events.len());
+        for (offset, (event, metadata)) in events.iter().enumerate() {
+            let version = expected_version + 1 + offset as i64;
+            let at = next_recorded_at(now, recorded_at);
+            recorded_at = Some(at);
+            let inserted = sqlx::query(
+                "INSERT INTO order_events (order_id, version, event_type, schema_version, payload, metadata, recorded_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(order_id.0)
+            .bind(version)
+            .bind(event.event_type())
+            .bind(event.schema_version())
+            .bind(event.payload())
+            .bind(sqlx::types::Json(metadata))
+            .bind(at)
+            .execute(&mut *tx)
+            .await;
+            match inserted {
+                Ok(_) => {}
+                Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some("23505") => {
+                    return Err(StoreError::Conflict { order_id, version });
+                }
+                Err(err) => return Err(err.into()),
             }
-            Err(err) => return Err(err.into()),
+            stored.push(StoredEvent {
+                version,
+                event: event.clone(),
+                metadata: metadata.clone(),
+                recorded_at: at,
+            });
         }
-        stored.push(StoredEvent {
-            version,
-            event: event.clone(),
-            metadata: metadata.clone(),
-            recorded_at: at,
-        });
+        Ok(stored)
     }
-    Ok(stored)
+    .instrument(telemetry::db_span!("INSERT", "order_events"))
+    .await
 }
 
 /// Writes a snapshot of `order` (call when its version crossed a multiple of N).
