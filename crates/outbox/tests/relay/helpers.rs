@@ -64,6 +64,27 @@ impl Fixture {
         )
     }
 
+    /// Enqueues one record of `key` in a committed transaction.
+    pub async fn enqueue_one(&self, key: &str, seq: u64) -> anyhow::Result<()> {
+        let mut tx = self.pool.begin().await?;
+        outbox::enqueue(&mut tx, &self.record(key, seq, 0)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Waits until no row is unpublished, for up to `seconds`.
+    pub async fn until_published(&self, seconds: u64) -> anyhow::Result<()> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(seconds);
+        while self.unpublished().await? > 0 {
+            anyhow::ensure!(
+                tokio::time::Instant::now() < deadline,
+                "rows still unpublished after {seconds}s"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Ok(())
+    }
+
     pub async fn finish(self) -> anyhow::Result<()> {
         self.pool.close().await;
         self.database.drop_database().await

@@ -5,29 +5,10 @@
 use std::time::Duration;
 
 use messaging::session::SessionLimits;
-use outbox::{RelayConfig, enqueue};
+use outbox::RelayConfig;
 use test_support::blackhole::{Blackhole, client_ports};
 
 use crate::helpers::{Fixture, consume_all};
-
-async fn enqueue_one(fixture: &Fixture, seq: u64) -> anyhow::Result<()> {
-    let mut tx = fixture.pool.begin().await?;
-    enqueue(&mut tx, &fixture.record("silent", seq, 0)).await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-async fn until_published(fixture: &Fixture, seconds: u64) -> anyhow::Result<()> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(seconds);
-    while fixture.unpublished().await? > 0 {
-        anyhow::ensure!(
-            tokio::time::Instant::now() < deadline,
-            "rows still unpublished after {seconds}s"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    Ok(())
-}
 
 #[tokio::test]
 async fn a_leader_session_that_goes_silent_is_given_up_and_publishing_goes_on() -> anyhow::Result<()>
@@ -46,16 +27,16 @@ async fn a_leader_session_that_goes_silent_is_given_up_and_publishing_goes_on() 
     let task = tokio::spawn(relay.run(async move {
         let _ = stopped.wait_for(|s| *s).await;
     }));
-    enqueue_one(&fixture, 0).await?;
-    until_published(&fixture, 30).await?;
+    fixture.enqueue_one("silent", 0).await?;
+    fixture.until_published(30).await?;
 
     let ports = client_ports(&fixture.database.name, "outbox relay").await?;
     assert_eq!(ports.len(), 1, "one leader session: {ports:?}");
     let hole = Blackhole::ports(&ports)?;
     for seq in 1..=5 {
-        enqueue_one(&fixture, seq).await?;
+        fixture.enqueue_one("silent", seq).await?;
     }
-    let recovered = until_published(&fixture, 60).await;
+    let recovered = fixture.until_published(60).await;
     drop(hole);
     recovered?;
     let by_key = consume_all(&fixture.topic, 6).await?;

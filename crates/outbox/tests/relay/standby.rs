@@ -5,24 +5,9 @@
 
 use std::time::Duration;
 
-use outbox::{RelayConfig, enqueue};
+use outbox::RelayConfig;
 
 use crate::helpers::Fixture;
-
-async fn publish_one(fixture: &Fixture, seq: u64, seconds: u64) -> anyhow::Result<()> {
-    let mut tx = fixture.pool.begin().await?;
-    enqueue(&mut tx, &fixture.record("standby", seq, 0)).await?;
-    tx.commit().await?;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(seconds);
-    while fixture.unpublished().await? > 0 {
-        anyhow::ensure!(
-            tokio::time::Instant::now() < deadline,
-            "row {seq} unpublished after {seconds}s"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Ok(())
-}
 
 /// Sessions ever opened to the fixture's database (PostgreSQL counts them in
 /// `pg_stat_database.sessions`; a closed session's count is flushed as it ends).
@@ -50,7 +35,8 @@ async fn a_standby_asks_on_one_session_and_takes_over_when_the_leader_stops() ->
         (stop, task)
     };
     let (stop_leader, leader) = spawn(fixture.relay(RelayConfig::default())?);
-    publish_one(&fixture, 1, 30).await?; // the first relay leads
+    fixture.enqueue_one("standby", 1).await?;
+    fixture.until_published(30).await?; // the first relay leads
 
     // Warm the fixture's pool so that its own connections do not count below.
     let _ = sessions(&fixture).await?;
@@ -66,7 +52,8 @@ async fn a_standby_asks_on_one_session_and_takes_over_when_the_leader_stops() ->
 
     stop_leader.send(true)?;
     leader.await?;
-    publish_one(&fixture, 2, 30).await?; // published by the standby, now the leader
+    fixture.enqueue_one("standby", 2).await?;
+    fixture.until_published(30).await?; // published by the standby, now the leader
     stop_standby.send(true)?;
     standby.await?;
     fixture.finish().await

@@ -58,27 +58,31 @@ fn lower_priority(nice: i32) {
     }
 }
 
-/// The calling thread's nice value.
-#[cfg(test)]
-fn thread_nice() -> i32 {
-    rustix::process::getpriority_process(Some(rustix::thread::gettid())).expect("getpriority")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_api_threads_run_below_the_callers_priority_and_the_caller_is_untouched() {
-        let before = thread_nice();
-        let runtime = api_runtime(ApiThreads {
-            threads: 1,
-            nice: 5,
-        })
-        .expect("runtime");
+    /// The calling thread's nice value.
+    fn thread_nice() -> i32 {
+        rustix::process::getpriority_process(Some(rustix::thread::gettid())).expect("getpriority")
+    }
+
+    /// The nice value of a task on `config`'s runtime.
+    fn worker_nice(config: ApiThreads) -> i32 {
+        let runtime = api_runtime(config).expect("runtime");
         let inside =
             runtime.block_on(async { tokio::spawn(async { thread_nice() }).await.expect("task") });
         runtime.shutdown_background();
+        inside
+    }
+
+    #[test]
+    fn the_api_threads_run_below_the_callers_priority_and_the_caller_is_untouched() {
+        let before = thread_nice();
+        let inside = worker_nice(ApiThreads {
+            threads: 1,
+            nice: 5,
+        });
         assert_eq!(inside, (before + 5).min(19), "the API worker's nice value");
         assert_eq!(
             thread_nice(),
@@ -90,14 +94,12 @@ mod tests {
     #[test]
     fn nice_zero_leaves_the_priority_alone() {
         let before = thread_nice();
-        let runtime = api_runtime(ApiThreads {
-            threads: 2,
-            nice: 0,
-        })
-        .expect("runtime");
-        let inside =
-            runtime.block_on(async { tokio::spawn(async { thread_nice() }).await.expect("task") });
-        runtime.shutdown_background();
-        assert_eq!(inside, before);
+        assert_eq!(
+            worker_nice(ApiThreads {
+                threads: 2,
+                nice: 0
+            }),
+            before
+        );
     }
 }
