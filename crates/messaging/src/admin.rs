@@ -36,22 +36,52 @@ pub enum Ensured {
     AlreadyExisted,
 }
 
-/// Creates every topic that does not exist yet; existing ones are left alone.
+/// How a new topic is replicated: `factor` copies, `min_in_sync` of them acknowledging
+/// each write (the producers send `acks=all`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Replication {
+    pub factor: i32,
+    pub min_in_sync: i32,
+}
+
+impl Replication {
+    /// From the cluster's size, as `scripts/infra` sets up its brokers: three copies
+    /// where there are three brokers, two of them in sync for a write, so one broker
+    /// may be lost without losing an acknowledged message or refusing writes. A single
+    /// broker gets one copy.
+    pub fn for_cluster(brokers: usize) -> Self {
+        let factor = brokers.clamp(1, 3) as i32;
+        Self {
+            factor,
+            min_in_sync: if factor >= 3 { 2 } else { 1 },
+        }
+    }
+}
+
+/// Creates every topic that does not exist yet, replicated as the cluster's size
+/// allows ([`Replication::for_cluster`]); existing ones are left alone.
 pub async fn ensure_topics(
     kafka: &KafkaConfig,
     topics: &[TopicSpec],
 ) -> Result<Vec<(String, Ensured)>, AdminError> {
     let admin: AdminClient<DefaultClientContext> = kafka.client().create()?;
+    let replication = Replication::for_cluster(broker_count(kafka).await?);
     let max_bytes: Vec<String> = topics
         .iter()
         .map(|t| t.max_message_bytes.to_string())
         .collect();
+    let min_in_sync = replication.min_in_sync.to_string();
     let new_topics: Vec<NewTopic<'_>> = topics
         .iter()
         .zip(&max_bytes)
         .map(|(topic, max_bytes)| {
-            NewTopic::new(&topic.name, topic.partitions, TopicReplication::Fixed(1))
-                .set("max.message.bytes", max_bytes)
+            NewTopic::new(
+                &topic.name,
+                topic.partitions,
+                TopicReplication::Fixed(replication.factor),
+            )
+            .set("max.message.bytes", max_bytes)
+            .set("min.insync.replicas", &min_in_sync)
         })
         .collect();
     let options = AdminOptions::new().operation_timeout(Some(TIMEOUT));
@@ -68,6 +98,14 @@ pub async fn ensure_topics(
         .collect::<Result<Vec<_>, _>>()?;
     wait_until_listed(kafka, topics.iter().map(|t| t.name.clone()).collect()).await?;
     Ok(ensured)
+}
+
+/// How many brokers the cluster has, from its metadata.
+async fn broker_count(kafka: &KafkaConfig) -> Result<usize, AdminError> {
+    let consumer: BaseConsumer = kafka.client().create()?;
+    let metadata =
+        tokio::task::spawn_blocking(move || consumer.fetch_metadata(None, TIMEOUT)).await??;
+    Ok(metadata.brokers().len())
 }
 
 /// Deletes topics (benchmarks and tests clean up after themselves).
@@ -169,8 +207,9 @@ pub fn committed_offsets_patiently<C: rdkafka::consumer::ConsumerContext>(
     }
 }
 
-/// Errors that say "not now" rather than "no".
-fn is_passing(err: &KafkaError) -> bool {
+/// Errors that say "not now" rather than "no": a coordinator moving or loading, a
+/// broker away.
+pub fn is_passing(err: &KafkaError) -> bool {
     matches!(
         err.rdkafka_error_code(),
         Some(
@@ -183,4 +222,22 @@ fn is_passing(err: &KafkaError) -> bool {
                 | RDKafkaErrorCode::OperationTimedOut
         )
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Replication;
+
+    #[test]
+    fn replication_follows_the_cluster_size() {
+        let r = |factor, min_in_sync| Replication {
+            factor,
+            min_in_sync,
+        };
+        assert_eq!(Replication::for_cluster(0), r(1, 1));
+        assert_eq!(Replication::for_cluster(1), r(1, 1));
+        assert_eq!(Replication::for_cluster(2), r(2, 1));
+        assert_eq!(Replication::for_cluster(3), r(3, 2));
+        assert_eq!(Replication::for_cluster(7), r(3, 2));
+    }
 }
