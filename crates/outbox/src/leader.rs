@@ -92,8 +92,10 @@ impl Leadership {
                 .execute(&mut session)
                 .await?;
             tracing::info!(table = %self.table, "This relay is now the outbox leader.");
+            leader_gauge(&self.table, true);
             self.session = Some(session);
         } else {
+            leader_gauge(&self.table, false);
             self.standby = Some(session);
         }
         Ok(acquired)
@@ -108,12 +110,16 @@ impl Leadership {
     /// guess whether it still holds. The next [`Leadership::acquire`] competes again.
     pub fn lose(&mut self) {
         if self.session.take().is_some() {
+            leader_gauge(&self.table, false);
             tracing::warn!(table = %self.table, "A statement failed on the outbox leader's session; leadership given up.");
         }
     }
 
     /// Gives the lock up (on shutdown), so another relay takes over at once.
     pub async fn release(&mut self) {
+        if self.session.is_some() {
+            leader_gauge(&self.table, false);
+        }
         for session in [self.session.take(), self.standby.take()]
             .into_iter()
             .flatten()
@@ -121,4 +127,14 @@ impl Leadership {
             let _ = session.close().await;
         }
     }
+}
+
+/// `outbox_relay_leader{table}`: 1 while this process's relay holds the outbox's lock,
+/// so an operator (or `scripts/chaos`) sees which instance publishes.
+fn leader_gauge(table: &str, leading: bool) {
+    metrics::gauge!("outbox_relay_leader", "table" => table.to_owned()).set(if leading {
+        1.0
+    } else {
+        0.0
+    });
 }

@@ -107,7 +107,15 @@ fn move_to_start(
         .create()?;
     let deadline = Instant::now() + wait;
     loop {
-        let listed = consumer.fetch_group_list(Some(group), TIMEOUT)?;
+        // Right after a broker (or the cluster) started, the group's coordinator may
+        // still be loading its offsets.
+        let listed = match consumer.fetch_group_list(Some(group), TIMEOUT) {
+            Err(err) if messaging::admin::is_passing(&err) && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(500));
+                continue;
+            }
+            listed => listed?,
+        };
         let busy = listed
             .groups()
             .iter()

@@ -42,8 +42,11 @@ pub(crate) struct LoadArgs {
     #[arg(long, default_value_t = 256,
           value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     concurrency: usize,
-    #[arg(long, env = "ORDER_URL", default_value = "http://127.0.0.1:8080")]
-    order_url: String,
+    /// The order service, or several instances of it separated by commas: orders go to
+    /// them in turn, and a request one of them cannot take (down, or shedding) is sent
+    /// to the next, as behind a load balancer.
+    #[arg(long, env = "ORDER_URL", default_value = "http://127.0.0.1:8080", value_delimiter = ',')]
+    order_url: Vec<String>,
     /// Drive the peer engine serving this URL (bench/peers/README.md) instead of our
     /// stack: a saga ends with the peer's answer, and Kafka is not read.
     #[arg(long)]
@@ -86,13 +89,17 @@ pub(crate) async fn run(kafka: &KafkaConfig, args: LoadArgs) -> anyhow::Result<(
     let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / args.rate));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let peer = args.peer.map(|url| url.trim_end_matches('/').to_owned());
-    let base = args.order_url.trim_end_matches('/').to_owned();
+    let bases: Arc<[String]> = args
+        .order_url
+        .iter()
+        .map(|url| url.trim_end_matches('/').to_owned())
+        .collect();
     let mut senders = Vec::with_capacity(count);
     for n in 0..count {
         ticker.tick().await;
         let permit = Arc::clone(&gate).acquire_owned().await?;
         let (http, shared, kind) = (http.clone(), Arc::clone(&tally), kind_of(&mix, n));
-        let (peer, base) = (peer.clone(), base.clone());
+        let (peer, bases) = (peer.clone(), Arc::clone(&bases));
         senders.push(tokio::spawn(async move {
             let (_permit, tally) = (permit, shared);
             let started = Instant::now();
@@ -106,7 +113,7 @@ pub(crate) async fn run(kafka: &KafkaConfig, args: LoadArgs) -> anyhow::Result<(
                     }
                     None => tally.lock().expect("tally").failed_post(),
                 },
-                None => match place(&http, &base, kind, n).await {
+                None => match place(&http, &bases, kind, n).await {
                     Some(order) => tally.lock().expect("tally").sent(order, kind, started),
                     None => tally.lock().expect("tally").failed_post(),
                 },
@@ -139,11 +146,13 @@ const PATIENCE: Duration = Duration::from_secs(60);
 
 /// Places the n-th order of the load on our stack (and cancels it, for its kind): the
 /// order id, once the POST was accepted. The saga ends on `order-events`. A shed POST
-/// is sent again with its `Idempotency-Key`, so it places one order however often.
-async fn place(http: &reqwest::Client, base: &str, kind: Kind, n: usize) -> Option<String> {
+/// is sent again with its `Idempotency-Key`, so it places one order however often,
+/// on whichever instance it lands (they share the order database).
+async fn place(http: &reqwest::Client, bases: &[String], kind: Kind, n: usize) -> Option<String> {
     let key = format!("load-{}", Uuid::now_v7().simple());
-    let response = patiently(|| {
-        http.post(format!("{base}/orders"))
+    let base = |attempt: usize| &bases[(n + attempt) % bases.len()];
+    let response = patiently(|attempt| {
+        http.post(format!("{}/orders", base(attempt)))
             .header("Idempotency-Key", &key)
             .json(&body(kind, n))
     })
@@ -154,20 +163,22 @@ async fn place(http: &reqwest::Client, base: &str, kind: Kind, n: usize) -> Opti
     let created = response.json::<serde_json::Value>().await.ok()?;
     let order = created["order_id"].as_str()?.to_owned();
     if kind == Kind::Cancel {
-        let _ = patiently(|| http.post(format!("{base}/orders/{order}/cancel"))).await;
+        let _ = patiently(|attempt| http.post(format!("{}/orders/{order}/cancel", base(attempt)))).await;
     }
     Some(order)
 }
 
-/// The first answer other than 503 to the request `make` builds, sent again after each
-/// 503 (as its `Retry-After` says) or transport error (a doubling backoff), with
-/// jitter so that shed clients do not all come back at once; `None` after
-/// [`PATIENCE`].
-async fn patiently(make: impl Fn() -> reqwest::RequestBuilder) -> Option<reqwest::Response> {
+/// The first answer other than 503 to the request `make` builds for its attempt (0, 1,
+/// ...), sent again after each 503 (as its `Retry-After` says) or transport error (a
+/// doubling backoff), with jitter so that shed clients do not all come back at once;
+/// `None` after [`PATIENCE`].
+async fn patiently(
+    make: impl Fn(usize) -> reqwest::RequestBuilder,
+) -> Option<reqwest::Response> {
     let started = Instant::now();
     let mut backoff = Duration::from_millis(100);
-    loop {
-        let wait = match make().send().await {
+    for attempt in 0.. {
+        let wait = match make(attempt).send().await {
             Ok(response) if response.status() != 503 => return Some(response),
             Ok(response) => retry_after(&response).unwrap_or(backoff),
             Err(_) => backoff,
@@ -179,6 +190,7 @@ async fn patiently(make: impl Fn() -> reqwest::RequestBuilder) -> Option<reqwest
         tokio::time::sleep(wait + jitter).await;
         backoff = (backoff * 2).min(Duration::from_secs(2));
     }
+    None
 }
 
 /// A 503's `Retry-After`, in seconds.
