@@ -74,6 +74,30 @@ for name, (binary, port) in APPS.items():
     if service.get("restart") != "unless-stopped":
         problem(f"{name}: restart is {service.get('restart')}, not unless-stopped (a crashed service must come back)")
 
+# The scale profile: a second instance of each app, the same but for its static
+# membership id, with no host ports (the first instance has them).
+for name, (binary, port) in APPS.items():
+    second = services.get(f"{name}-2")
+    if second is None:
+        problem(f"compose has no {name}-2 (the scale profile)")
+        continue
+    if second.get("profiles") != ["scale"]:
+        problem(f"{name}-2: profiles {second.get('profiles')}, not [scale]")
+    first_env = dict(services.get(name, {}).get("environment", {}))
+    second_env = dict(second.get("environment", {}))
+    ids = (first_env.pop("KAFKA_GROUP_INSTANCE_ID", None), second_env.pop("KAFKA_GROUP_INSTANCE_ID", None))
+    if None in ids or ids[0] == ids[1]:
+        problem(f"{name}, {name}-2: KAFKA_GROUP_INSTANCE_ID {ids}: both set, and different")
+    if first_env != second_env:
+        problem(f"{name}-2: its environment differs from {name}'s beyond KAFKA_GROUP_INSTANCE_ID")
+    for key in ["command", "restart", "healthcheck"]:
+        if second.get(key) != services.get(name, {}).get(key):
+            problem(f"{name}-2: {key} differs from {name}'s")
+    if second.get("ports"):
+        problem(f"{name}-2: publishes ports; only the first instance does")
+    if second.get("image") != services["order"]["image"] or second.get("pull_policy") != "never":
+        problem(f"{name}-2: not the image order builds, with pull_policy never")
+
 # The services' image is built once, by one service; the others only run it.
 builders = [name for name, service in services.items() if "build" in service]
 if builders != ["order"]:
