@@ -141,6 +141,15 @@ group.initial.rebalance.delay.ms=0
 message.max.bytes=4194304
 log.retention.hours=168
 PROPS
+  if [ "$(kafka_brokers)" != 1 ]; then
+    cat >>"$dir/server.properties" <<PROPS
+# A broker that dies is fenced by the controllers after 6 s without a heartbeat (9 s by
+# default), and its partitions' leadership, group coordinators among it, moves: within
+# the consumers' 10 s session, so that the groups it coordinated keep their members.
+broker.session.timeout.ms=6000
+broker.heartbeat.interval.ms=1500
+PROPS
+  fi
   if [ ! -f "$dir/data/meta.properties" ]; then
     say "Formatting $node's KRaft storage in $dir/data ..."
     "$(java_bin)" -cp "$(kafka_libs)/*" -Dlog4j2.configurationFile="$REPO_ROOT/scripts/kafka/log4j2-tools.properties" \
