@@ -148,6 +148,9 @@ PROPS
 # the consumers' 10 s session, so that the groups it coordinated keep their members.
 broker.session.timeout.ms=6000
 broker.heartbeat.interval.ms=1500
+# A broker that returns gets its partitions' leadership back when told to
+# (scripts/infra elect), not at the controllers' next five-minute balance check.
+auto.leader.rebalance.enable=false
 PROPS
   fi
   if [ ! -f "$dir/data/meta.properties" ]; then
@@ -248,6 +251,12 @@ kafka_switch() {
 
 # Test topics: tests name theirs with test_support::unique_name, `<prefix>-<uuid simple>`.
 TEST_TOPICS='.*-[0-9a-f]{32}.*'
+
+# kafka_elect: preferred leader election for the saga's topics, once every replica is in
+# sync again (up to 120 s); prints `leader_moves=N partitions=P failed=F`.
+kafka_elect() {
+  kafka_tool ElectLeaders.java "$(kafka_bootstrap)" "$REPO_ROOT/scripts/kafka/topics.txt" 120
+}
 
 kafka_sweep() {
   kafka_tool DropTopics.java "$(kafka_bootstrap)" "$TEST_TOPICS" >&2 || die "deleting test topics failed"
