@@ -1,7 +1,11 @@
 // Deletes the topics whose whole name matches args[1] on the broker at args[0]: the
 // leftovers of test runs, whose names carry a run's unique id. Every topic is three or
 // more partition directories the broker opens at start, so thousands of leftovers make
-// a restart take minutes. Run with `java -cp <kafka libs> DropTopics.java`.
+// a restart take minutes. Run with `java -cp <kafka libs> DropTopics.java`; with
+// -Dsaga.kafka.config=FILE it adds the client settings in FILE (scripts/infra passes
+// admin's login in the secure mode).
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
@@ -11,7 +15,7 @@ import org.apache.kafka.clients.admin.AdminClientConfig;
 
 public class DropTopics {
     public static void main(String[] args) throws Exception {
-        Properties props = new Properties();
+        Properties props = clientSettings();
         props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, args[0]);
         props.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "30000");
         props.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "120000");
@@ -28,5 +32,17 @@ public class DropTopics {
             }
             System.out.printf("topics: %d left by tests, deleted%n", doomed.size());
         }
+    }
+
+    /** Client settings from the file named by -Dsaga.kafka.config (the secure mode's admin login), if any. */
+    static Properties clientSettings() throws java.io.IOException {
+        Properties props = new Properties();
+        String file = System.getProperty("saga.kafka.config");
+        if (file != null) {
+            try (var in = Files.newInputStream(Path.of(file))) {
+                props.load(in);
+            }
+        }
+        return props;
     }
 }

@@ -4,7 +4,8 @@
 // down lost the leadership of its partitions; once it is back in every in-sync replica
 // set (waited for, up to args[2] seconds, default 120), the election hands them back.
 // Prints `leader_moves=N`: the partitions whose leader changed.
-// Run with `java -cp <kafka libs> ElectLeaders.java`.
+// Run with `java -cp <kafka libs> ElectLeaders.java`; with -Dsaga.kafka.config=FILE it adds
+// the client settings in FILE (scripts/infra passes admin's login in the secure mode).
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -24,7 +25,7 @@ import org.apache.kafka.common.errors.ElectionNotNeededException;
 
 public class ElectLeaders {
     public static void main(String[] args) throws Exception {
-        Properties props = new Properties();
+        Properties props = clientSettings();
         props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, args[0]);
         props.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "10000");
         props.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "60000");
@@ -85,5 +86,17 @@ public class ElectLeaders {
             }
         }
         return true;
+    }
+
+    /** Client settings from the file named by -Dsaga.kafka.config (the secure mode's admin login), if any. */
+    static Properties clientSettings() throws java.io.IOException {
+        Properties props = new Properties();
+        String file = System.getProperty("saga.kafka.config");
+        if (file != null) {
+            try (var in = Files.newInputStream(Path.of(file))) {
+                props.load(in);
+            }
+        }
+        return props;
     }
 }

@@ -5,7 +5,8 @@
 // With more than one replica, __consumer_offsets gets the same min.insync.replicas: the
 // broker creates it on first use with its broker-wide default, 1, which would let a
 // commit be acknowledged by one broker alone.
-// Run with `java -cp <kafka libs> EnsureTopics.java`.
+// Run with `java -cp <kafka libs> EnsureTopics.java`; with -Dsaga.kafka.config=FILE it adds
+// the client settings in FILE (scripts/infra passes admin's login in the secure mode).
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -28,7 +29,7 @@ public class EnsureTopics {
     static final String OFFSETS = "__consumer_offsets";
 
     public static void main(String[] args) throws Exception {
-        Properties props = new Properties();
+        Properties props = clientSettings();
         props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, args[0]);
         props.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "10000");
         props.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "60000");
@@ -84,5 +85,17 @@ public class EnsureTopics {
                     List.of(new AlterConfigOp(new ConfigEntry("min.insync.replicas", value), AlterConfigOp.OpType.SET)));
         }
         admin.incrementalAlterConfigs(changes).all().get(60, TimeUnit.SECONDS);
+    }
+
+    /** Client settings from the file named by -Dsaga.kafka.config (the secure mode's admin login), if any. */
+    static Properties clientSettings() throws java.io.IOException {
+        Properties props = new Properties();
+        String file = System.getProperty("saga.kafka.config");
+        if (file != null) {
+            try (var in = Files.newInputStream(Path.of(file))) {
+                props.load(in);
+            }
+        }
+        return props;
     }
 }

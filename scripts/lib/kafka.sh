@@ -7,8 +7,12 @@
 # 9092, controller 9093, data in $SAGA_STATE/kafka); a cluster's nodes are `kafka-1` ..
 # `kafka-N`, node k on 9092 + 2 (k - 1) and the port after it (9092/9093, 9094/9095,
 # 9096/9097), data in $SAGA_STATE/kafka-cluster-N/k. The two modes keep their data apart.
+# Independently, the single broker runs plain (the default) or secure (SASL/SCRAM over
+# TLS and ACLs, `scripts/infra up --secure`, data in $SAGA_STATE/kafka-secure): see
+# kafka-secure.sh.
 
 KAFKA_MODE_FILE="$SAGA_STATE/kafka-brokers"
+source "$(dirname "${BASH_SOURCE[0]}")/kafka-secure.sh"
 
 # kafka_brokers: how many brokers the chosen mode runs.
 kafka_brokers() { cat "$KAFKA_MODE_FILE" 2>/dev/null || echo 1; }
@@ -24,10 +28,12 @@ kafka_nodes() {
 kafka_node_index() { if [ "$1" = kafka ]; then echo 1; else echo "${1#kafka-}"; fi; }
 
 kafka_port_of() { echo $((KAFKA_PORT + 2 * ($(kafka_node_index "$1") - 1))); }
-kafka_controller_port_of() { echo $(($(kafka_port_of "$1") + 1)); }
+kafka_controller_port_of() { echo $((KAFKA_CONTROLLER_PORT + 2 * ($(kafka_node_index "$1") - 1))); }
 
 kafka_dir_of() {
-  if [ "$1" = kafka ]; then echo "$SAGA_STATE/kafka"; else echo "$SAGA_STATE/kafka-cluster-$(kafka_brokers)/$(kafka_node_index "$1")"; fi
+  if [ "$1" = kafka ] && kafka_secure; then
+    kafka_secure_dir
+  elif [ "$1" = kafka ]; then echo "$SAGA_STATE/kafka"; else echo "$SAGA_STATE/kafka-cluster-$(kafka_brokers)/$(kafka_node_index "$1")"; fi
 }
 
 kafka_log_of() { echo "$SAGA_LOGS/$1.log"; }
@@ -67,12 +73,14 @@ java_bin() {
   die "Kafka $KAFKA_VERSION needs Java 17 or newer; none found (apt-get install openjdk-17-jre-headless)."
 }
 
-# kafka_tool FILE.java ARGS...: one of scripts/kafka's admin programs, on the broker's jars.
+# kafka_tool FILE.java ARGS...: one of scripts/kafka's admin programs, on the broker's
+# jars; in the secure mode it logs in as admin (-Dsaga.kafka.config: client settings).
 kafka_tool() {
-  local program=$1
+  local program=$1 config=()
   shift
+  if kafka_secure; then config=(-Dsaga.kafka.config="$(kafka_admin_properties)"); fi
   "$(java_bin)" -cp "$(kafka_libs)/*" -Dlog4j2.configurationFile="$REPO_ROOT/scripts/kafka/log4j2-tools.properties" \
-    "$REPO_ROOT/scripts/kafka/$program" "$@"
+    "${config[@]}" "$REPO_ROOT/scripts/kafka/$program" "$@"
 }
 
 kafka_install() {
@@ -111,16 +119,16 @@ kafka_configure() {
   cport=$(kafka_controller_port_of "$node")
   read -r rf isr < <(kafka_replication)
   mkdir -p "$dir/data"
+  if kafka_secure; then kafka_secure_credentials; fi
+  # Secure, it holds admin's password: its owner's alone.
+  touch "$dir/server.properties"
+  chmod 600 "$dir/server.properties"
   cat >"$dir/server.properties" <<PROPS
 # Written by scripts/infra on every start.
 process.roles=broker,controller
 node.id=$(kafka_node_index "$node")
 controller.quorum.voters=$(kafka_voters)
-listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
-advertised.listeners=PLAINTEXT://127.0.0.1:$port
-controller.listener.names=CONTROLLER
-inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+$(kafka_listeners "$port" "$cport")
 log.dirs=$dir/data
 num.partitions=6
 auto.create.topics.enable=false
@@ -153,12 +161,30 @@ broker.heartbeat.interval.ms=1500
 auto.leader.rebalance.enable=false
 PROPS
   fi
-  if [ ! -f "$dir/data/meta.properties" ]; then
+  if [ ! -f "$dir/data/meta.properties" ] && kafka_secure; then
+    say "Formatting $node's KRaft storage in $dir/data, with the SCRAM users ${KAFKA_PRINCIPALS[*]} ..."
+    kafka_secure_format "$node" "$dir" "$(kafka_cluster_id "$dir")"
+  elif [ ! -f "$dir/data/meta.properties" ]; then
     say "Formatting $node's KRaft storage in $dir/data ..."
     "$(java_bin)" -cp "$(kafka_libs)/*" -Dlog4j2.configurationFile="$REPO_ROOT/scripts/kafka/log4j2-tools.properties" \
       kafka.tools.StorageTool format -t "$(kafka_cluster_id "$dir")" -c "$dir/server.properties" >>"$(kafka_log_of "$node")" 2>&1 \
       || die "formatting $node's storage failed; see $(kafka_log_of "$node")"
   fi
+}
+
+# kafka_listeners PORT CONTROLLER_PORT: the listener lines of server.properties.
+kafka_listeners() {
+  if kafka_secure; then
+    kafka_secure_listeners "$1" "$2"
+    return
+  fi
+  cat <<PROPS
+listeners=PLAINTEXT://127.0.0.1:$1,CONTROLLER://127.0.0.1:$2
+advertised.listeners=PLAINTEXT://127.0.0.1:$1
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+PROPS
 }
 
 # kafka_cluster_id NODE_DIR: a stable cluster id (22 base64url characters of a random
@@ -220,9 +246,14 @@ kafka_start() {
   kafka_topics
 }
 
+# The topics; in the secure mode also the ACLs and the clients' settings files.
 kafka_topics() {
   kafka_tool EnsureTopics.java "$(kafka_bootstrap)" "$REPO_ROOT/scripts/kafka/topics.txt" $(kafka_replication) >&2 \
     || die "creating the topics failed"
+  if kafka_secure; then
+    kafka_acls
+    kafka_secure_clients
+  fi
 }
 
 # Stops every Kafka node this script started, of either mode, at once: a cluster's last
@@ -243,6 +274,9 @@ kafka_switch() {
   [[ "$n" =~ ^[1-9]$ ]] || die "--brokers takes a number from 1 to 9"
   [ "$n" = 2 ] && die "--brokers 2 has no fault tolerance (a KRaft quorum of two loses both on one failure); use 1 or 3"
   [ "$n" = "$(kafka_brokers)" ] && return 0
+  if kafka_secure && [ "$n" != 1 ]; then
+    die "the secure mode runs one broker; for a cluster return to the plain mode: scripts/infra up --plain --brokers $n"
+  fi
   say "Switching Kafka from $(kafka_brokers) to $n broker(s) ..."
   kafka_stop
   mkdir -p "$SAGA_STATE"
