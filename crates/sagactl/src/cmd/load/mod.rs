@@ -45,7 +45,12 @@ pub(crate) struct LoadArgs {
     /// The order service, or several instances of it separated by commas: orders go to
     /// them in turn, and a request one of them cannot take (down, or shedding) is sent
     /// to the next, as behind a load balancer.
-    #[arg(long, env = "ORDER_URL", default_value = "http://127.0.0.1:8080", value_delimiter = ',')]
+    #[arg(
+        long,
+        env = "ORDER_URL",
+        default_value = "http://127.0.0.1:8080",
+        value_delimiter = ','
+    )]
     order_url: Vec<String>,
     /// Drive the peer engine serving this URL (bench/peers/README.md) instead of our
     /// stack: a saga ends with the peer's answer, and Kafka is not read.
@@ -163,7 +168,8 @@ async fn place(http: &reqwest::Client, bases: &[String], kind: Kind, n: usize) -
     let created = response.json::<serde_json::Value>().await.ok()?;
     let order = created["order_id"].as_str()?.to_owned();
     if kind == Kind::Cancel {
-        let _ = patiently(|attempt| http.post(format!("{}/orders/{order}/cancel", base(attempt)))).await;
+        let _ = patiently(|attempt| http.post(format!("{}/orders/{order}/cancel", base(attempt))))
+            .await;
     }
     Some(order)
 }
@@ -172,9 +178,7 @@ async fn place(http: &reqwest::Client, bases: &[String], kind: Kind, n: usize) -
 /// ...), sent again after each 503 (as its `Retry-After` says) or transport error (a
 /// doubling backoff), with jitter so that shed clients do not all come back at once;
 /// `None` after [`PATIENCE`].
-async fn patiently(
-    make: impl Fn(usize) -> reqwest::RequestBuilder,
-) -> Option<reqwest::Response> {
+async fn patiently(make: impl Fn(usize) -> reqwest::RequestBuilder) -> Option<reqwest::Response> {
     let started = Instant::now();
     let mut backoff = Duration::from_millis(100);
     for attempt in 0.. {
