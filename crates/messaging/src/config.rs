@@ -62,17 +62,32 @@ impl KafkaConfig {
     }
 
     /// A consumer in `group` that stores offsets only when told to (DESIGN.md §5).
+    ///
+    /// Partitions are assigned by `cooperative-sticky` (KIP-429): a rebalance revokes only
+    /// the partitions that move, and every other member keeps consuming the rest, where
+    /// librdkafka's eager default (`range,roundrobin`) stops the whole group until each
+    /// member has given up everything. rdkafka's default `ConsumerContext::rebalance`
+    /// calls `incremental_assign`/`incremental_unassign` under this protocol, so the
+    /// runtime's context sees in `Rebalance::Assign` and `Revoke` only the partitions
+    /// added or taken away; its commit on revoke and its pause state for new partitions
+    /// hold for those alone (see `consumer::context`). This needs librdkafka 2.10 or later
+    /// (commits during an incremental rebalance no longer lose the assignment, #4908;
+    /// resuming a partition that is not paused no longer rewinds it, #4686).
+    /// Eager and cooperative members cannot share a group: changing the assignor of a
+    /// running group means stopping all its members first.
+    /// `tests/consumer/rebalance.rs` shows per-order order kept while partitions move.
     pub fn consumer(&self, group: &str) -> ClientConfig {
         let mut config = self.client();
         config
             .set("group.id", group)
+            .set("partition.assignment.strategy", "cooperative-sticky")
             .set("auto.offset.reset", "earliest")
             .set("enable.auto.commit", "true")
             .set("auto.commit.interval.ms", "1000")
             .set("enable.auto.offset.store", "false")
             .set("enable.partition.eof", "false")
-            // A member that died is noticed in 10 s, not 45: until then an eager
-            // rebalance holds every partition of the group.
+            // A member that died is noticed in 10 s, not 45: until then nobody
+            // consumes its partitions (a static member sends no LeaveGroup).
             .set("session.timeout.ms", "10000")
             .set("heartbeat.interval.ms", "2000")
             // A subscribed topic created after start-up is picked up in seconds, not

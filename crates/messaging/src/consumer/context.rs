@@ -59,6 +59,12 @@ fn lag(statistics: &Statistics) -> i64 {
 }
 
 impl ConsumerContext for SagaConsumerContext {
+    /// Commits what was stored before partitions go, so their next owner starts right
+    /// after what this member handled. Under `cooperative-sticky` `Revoke` lists only the
+    /// partitions that move; the commit covers the kept ones too, which costs nothing.
+    /// The runtime polls, and so runs this, between batches: the batch in hand has
+    /// committed and stored its offsets by then, so its messages do not come again
+    /// (unless the revoke came while a batch was being gathered: the inbox absorbs those).
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         match rebalance {
             Rebalance::Revoke(partitions) => {
@@ -78,7 +84,9 @@ impl ConsumerContext for SagaConsumerContext {
     /// librdkafka keeps a partition's pause flag across revoke and re-assign: a
     /// partition paused during an outage, revoked, and handed back after the runtime
     /// resumed would otherwise stay paused for good. So each assignment is set to
-    /// what the runtime is doing now.
+    /// what the runtime is doing now. Under `cooperative-sticky` (see
+    /// `KafkaConfig::consumer`) `Assign` lists only the partitions added: the ones kept
+    /// are already in the runtime's state, paused or not, and are left alone.
     fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         let Rebalance::Assign(partitions) = rebalance else {
             return;

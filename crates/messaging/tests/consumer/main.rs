@@ -5,6 +5,7 @@ mod dedup;
 mod dlq;
 mod health;
 mod outage;
+mod rebalance;
 mod replay;
 mod silent;
 mod support;
