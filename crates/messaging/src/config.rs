@@ -82,8 +82,14 @@ impl KafkaConfig {
             .set("group.id", group)
             .set("partition.assignment.strategy", "cooperative-sticky")
             .set("auto.offset.reset", "earliest")
-            .set("enable.auto.commit", "true")
-            .set("auto.commit.interval.ms", "1000")
+            // The runtime commits what it stored itself, once a second and before
+            // partitions go, and never for an assignment the client has lost (see
+            // `SagaConsumerContext`). librdkafka's own auto-commit (up to 2.12, the one
+            // rdkafka bundles) commits a lost assignment on revoke, with the member id
+            // already reset: a static member gets FENCED_INSTANCE_ID for it, a fatal
+            // error that stopped every surviving instance when a broker died
+            // (librdkafka #5585).
+            .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
             .set("enable.partition.eof", "false")
             // A member that died is noticed in 10 s, not 45: until then nobody

@@ -68,10 +68,18 @@ impl ConsumerContext for SagaConsumerContext {
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         match rebalance {
             Rebalance::Revoke(partitions) => {
-                if let Err(err) = consumer.commit_consumer_state(CommitMode::Sync) {
-                    // Nothing stored since the last commit is the common case.
-                    tracing::debug!(error = %err, "No offsets committed on revoke.");
+                if consumer.assignment_lost() {
+                    // The session expired (a coordinator away longer than
+                    // session.timeout.ms): a commit now would go without a member id,
+                    // and a static member is fenced for it, fatally. The next owner
+                    // starts at the last commit; the inbox absorbs what it sees again.
+                    tracing::warn!(
+                        partitions = partitions.count(),
+                        "Partitions lost; nothing committed for them."
+                    );
+                    return;
                 }
+                commit_stored(consumer, CommitMode::Sync);
                 tracing::info!(partitions = partitions.count(), "Partitions revoked.");
             }
             Rebalance::Assign(partitions) => {
@@ -102,5 +110,18 @@ impl ConsumerContext for SagaConsumerContext {
         if let Err(err) = result {
             tracing::warn!(error = %err, "Setting the pause state of new partitions failed.");
         }
+    }
+}
+
+/// Commits the offsets the runtime stored since the last commit, unless the client has
+/// lost its assignment (see `pre_rebalance`). The runtime calls it once a second
+/// (asynchronously) and at shutdown; the context before partitions go.
+pub(crate) fn commit_stored<C: ConsumerContext>(consumer: &impl Consumer<C>, mode: CommitMode) {
+    if consumer.assignment_lost() {
+        return;
+    }
+    if let Err(err) = consumer.commit_consumer_state(mode) {
+        // Nothing stored since the last commit is the common case.
+        tracing::debug!(error = %err, "No offsets committed.");
     }
 }

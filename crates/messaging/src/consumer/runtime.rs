@@ -5,7 +5,7 @@
 //! partitions (`outage`); a message given up on is copied to the DLQ (`dead_letter`).
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use futures_util::FutureExt;
@@ -16,7 +16,7 @@ use rdkafka::message::OwnedMessage;
 use sqlx::PgPool;
 use tracing::Instrument;
 
-use super::context::SagaConsumerContext;
+use super::context::{SagaConsumerContext, commit_stored};
 use super::dead_letter::DeadLetterer;
 use super::health::{ConsumerFailed, ConsumerHealth};
 use super::observe::{self, Applied, SkipLog, message_span};
@@ -34,6 +34,10 @@ fn silent(deadline: Duration) -> HandlerError {
     HandlerError::Database(crate::session::silent_for(deadline))
 }
 
+/// How often stored offsets are committed: what a crash may make the next owner see
+/// again (and the inbox absorb).
+const COMMIT_INTERVAL: Duration = Duration::from_secs(1);
+
 /// The runtime stops a batch and pauses when the database or broker is away.
 #[derive(Debug)]
 struct Outage(HandlerError);
@@ -48,6 +52,8 @@ pub struct ConsumerRuntime<H: Handler> {
     retry: RetryPolicy,
     dead_letters: DeadLetterer,
     subscriptions: Vec<String>,
+    /// When stored offsets were last committed to the group.
+    last_commit: Instant,
 }
 
 impl<H: Handler> std::fmt::Debug for ConsumerRuntime<H> {
@@ -101,6 +107,7 @@ impl<H: Handler> ConsumerRuntime<H> {
             consumer: Arc::new(consumer),
             health,
             subscriptions,
+            last_commit: Instant::now(),
         })
     }
 
@@ -169,9 +176,7 @@ impl<H: Handler> ConsumerRuntime<H> {
                 reason: reason.to_owned(),
             });
         }
-        if let Err(err) = self.consumer.commit_consumer_state(CommitMode::Sync) {
-            tracing::debug!(error = %err, "No offsets to commit at shutdown.");
-        }
+        commit_stored(self.consumer.as_ref(), CommitMode::Sync);
         self.consumer.unsubscribe();
         tracing::info!(group = %self.config.group, "Consumer stopped.");
         Ok(())
@@ -324,10 +329,22 @@ impl<H: Handler> ConsumerRuntime<H> {
         self.outage.recovered();
         self.health.progressed();
         self.work.handler.committed();
+        self.commit_now_and_then();
     }
 
-    /// Once a second: resume after an outage's backoff, and publish the health.
+    /// Commits the stored offsets if the last commit is a second old: after batches
+    /// (a busy consumer may not tick for a while) and on the tick (an idle one).
+    fn commit_now_and_then(&mut self) {
+        if self.last_commit.elapsed() >= COMMIT_INTERVAL {
+            commit_stored(self.consumer.as_ref(), CommitMode::Async);
+            self.last_commit = Instant::now();
+        }
+    }
+
+    /// Once a second: commit what was stored, resume after an outage's backoff, and
+    /// publish the health.
     fn on_tick(&mut self) {
+        self.commit_now_and_then();
         self.outage.tick(&self.consumer);
         self.health.publish();
     }
