@@ -3,8 +3,12 @@
 
   chaos_report.py first-after SINCE_MS MESSAGE LOG...
       the time (epoch ms) of the first line logged after SINCE_MS whose message is
-      MESSAGE, in any of the logs ("Partitions assigned." lines count only with
-      partitions > 0); exits 1 when there is none yet
+      MESSAGE, in any of the logs; exits 1 when there is none yet
+  chaos_report.py owns-all SINCE_MS KILLED_LOG LOG...
+      the time (epoch ms) after SINCE_MS from which the instances of LOG... own every
+      partition their group owned at SINCE_MS (KILLED_LOG's among them), counted from
+      their "Partitions assigned/revoked/lost" lines since each one's last start;
+      exits 1 when they do not yet
   chaos_report.py latency FAULTS
       for each fault of the faults file (lines "epoch_ms kind target"), POST-to-terminal
       latency of the sagas created in the 30 s after it, from the order service's event
@@ -43,8 +47,6 @@ def first_after(since_ms, message, paths):
             fields = entry.get("fields", {})
             if fields.get("message") != message:
                 continue
-            if message == "Partitions assigned." and int(fields.get("partitions", 0)) == 0:
-                continue
             at = epoch_ms(entry["timestamp"])
             if at > since_ms:
                 times.append(at)
@@ -53,6 +55,50 @@ def first_after(since_ms, message, paths):
         return 1
     print(min(times))
     return 0
+
+
+# How each rebalance line changes what an instance owns (cooperative-sticky: only the
+# partitions that move are listed).
+OWNERSHIP = {"Partitions assigned.": 1, "Partitions revoked.": -1,
+             "Partitions lost; nothing committed for them.": -1}
+
+
+def ownership_changes(path):
+    """(epoch ms, change) for each rebalance line of the instance's last run."""
+    changes = []
+    try:
+        with open(path, encoding="utf-8", errors="replace") as log:
+            for line in log:
+                if line.startswith("====="):
+                    changes = []  # a new start: it owns nothing yet
+                    continue
+                if not line.startswith("{"):
+                    continue
+                try:
+                    entry = json.loads(line)
+                except ValueError:
+                    continue
+                fields = entry.get("fields", {})
+                sign = OWNERSHIP.get(fields.get("message"))
+                if sign:
+                    changes.append((epoch_ms(entry["timestamp"]), sign * int(fields.get("partitions", 0))))
+    except FileNotFoundError:
+        pass
+    return changes
+
+
+def owns_all(since_ms, killed, others):
+    """A takeover is over when the survivors own what the group owned at the kill: a
+    survivor's first "Partitions assigned." after it may be its own partitions coming
+    back after a session lost to a broker's death."""
+    owned_at = lambda changes, t: sum(n for at, n in changes if at <= t)
+    survivors = [ownership_changes(path) for path in others]
+    wanted = owned_at(ownership_changes(killed), since_ms) + sum(owned_at(c, since_ms) for c in survivors)
+    for t in sorted({at for changes in survivors for at, _ in changes if at > since_ms}):
+        if sum(owned_at(c, t) for c in survivors) >= wanted:
+            print(t)
+            return 0
+    return 1
 
 
 def psql(sql):
@@ -88,6 +134,8 @@ def latency(faults_path):
 def main(argv):
     if len(argv) >= 4 and argv[1] == "first-after":
         return first_after(int(argv[2]), argv[3], argv[4:])
+    if len(argv) >= 5 and argv[1] == "owns-all":
+        return owns_all(int(argv[2]), argv[3], argv[4:])
     if len(argv) == 3 and argv[1] == "latency":
         return latency(argv[2])
     print(__doc__, file=sys.stderr)
