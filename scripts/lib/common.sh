@@ -110,6 +110,21 @@ start_detached() {
   echo "$marker" >"$run/$name.marker"
 }
 
+# apt_install PACKAGE...: installs from Debian's packages (as root; a user is told what to install).
+apt_install() {
+  [ "$(id -u)" = 0 ] || die "$* missing; install them as root (apt-get install $*)."
+  say "Installing $* from Debian's packages ..."
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2
+  apt-get install -y -qq "$@" >&2
+}
+
+# build_deps: what cargo needs beyond Rust. rdkafka's `ssl` feature (TLS and SASL/SCRAM for
+# Kafka's secure mode) builds librdkafka against the system's OpenSSL, found by pkg-config.
+build_deps() {
+  pkg-config --exists openssl 2>/dev/null || apt_install libssl-dev pkg-config
+}
+
 # python_tools: a virtualenv in the cache with the Python checkers the scripts use
 # (check-jsonschema, PyYAML, openapi-spec-validator); prints its bin directory.
 python_tools() {

@@ -15,11 +15,7 @@ docker_install() {
   command -v dockerd >/dev/null || missing+=(docker.io)
   command -v debootstrap >/dev/null || missing+=(debootstrap)
   [ ${#missing[@]} -eq 0 ] && return 0
-  [ "$(id -u)" = 0 ] || die "${missing[*]} missing; install them as root (apt-get install ${missing[*]})."
-  say "Installing ${missing[*]} from Debian's packages ..."
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >&2
-  apt-get install -y -qq "${missing[@]}" >&2
+  apt_install "${missing[@]}"
 }
 
 docker_answers() { docker info >/dev/null 2>&1; }

@@ -2,6 +2,8 @@
 
 use rdkafka::ClientConfig;
 
+use crate::client_settings::ClientSettings;
+
 /// The largest message any producer of ours sends: the `.dlq` and `.retry` topics
 /// take 4 MiB, and a producer must not refuse what those topics accept.
 pub const MESSAGE_MAX_BYTES: usize = 4 * 1024 * 1024;
@@ -13,6 +15,9 @@ pub struct KafkaConfig {
     /// Prepended to every topic name (`KAFKA_TOPIC_PREFIX`): empty in production; a
     /// test or a second deployment on one cluster gets topics of its own with it.
     pub topic_prefix: String,
+    /// librdkafka settings the deployment passes through (TLS, SASL, ...), applied over
+    /// every default here.
+    pub settings: ClientSettings,
 }
 
 impl KafkaConfig {
@@ -20,7 +25,13 @@ impl KafkaConfig {
         Self {
             bootstrap_servers: bootstrap_servers.into(),
             topic_prefix: String::new(),
+            settings: ClientSettings::default(),
         }
+    }
+
+    pub fn with_settings(mut self, settings: ClientSettings) -> Self {
+        self.settings = settings;
+        self
     }
 
     pub fn with_topic_prefix(mut self, prefix: impl Into<String>) -> Self {
@@ -33,8 +44,13 @@ impl KafkaConfig {
         format!("{}{name}", self.topic_prefix)
     }
 
-    /// Settings common to every client: brokers and quick failure detection.
+    /// Settings common to every client: brokers, quick failure detection, and what the
+    /// deployment passes through.
     pub fn client(&self) -> ClientConfig {
+        self.finish(self.base())
+    }
+
+    fn base(&self) -> ClientConfig {
         let mut config = ClientConfig::new();
         config
             .set("bootstrap.servers", &self.bootstrap_servers)
@@ -43,10 +59,17 @@ impl KafkaConfig {
         config
     }
 
+    /// The passed-through settings go last: they override the defaults above, and
+    /// [`ClientSettings`] refuses the ones the guarantees rest on.
+    fn finish(&self, mut config: ClientConfig) -> ClientConfig {
+        self.settings.apply(&mut config);
+        config
+    }
+
     /// The producer of DESIGN.md §5: idempotent, every in-sync replica acknowledges,
     /// Java-compatible partitioning, and room for a dead-lettered message.
     pub fn producer(&self) -> ClientConfig {
-        let mut config = self.client();
+        let mut config = self.base();
         config
             .set("enable.idempotence", "true")
             .set("acks", "all")
@@ -58,7 +81,7 @@ impl KafkaConfig {
             .set("linger.ms", "1")
             .set("compression.type", "lz4")
             .set("message.timeout.ms", "30000");
-        config
+        self.finish(config)
     }
 
     /// A consumer in `group` that stores offsets only when told to (DESIGN.md §5).
@@ -77,7 +100,7 @@ impl KafkaConfig {
     /// running group means stopping all its members first.
     /// `tests/consumer/rebalance.rs` shows per-order order kept while partitions move.
     pub fn consumer(&self, group: &str) -> ClientConfig {
-        let mut config = self.client();
+        let mut config = self.base();
         config
             .set("group.id", group)
             .set("partition.assignment.strategy", "cooperative-sticky")
@@ -102,6 +125,6 @@ impl KafkaConfig {
             // The client's own statistics give the `consumer_lag` gauge (see
             // `SagaConsumerContext::stats`) at no cost to the broker.
             .set("statistics.interval.ms", "10000");
-        config
+        self.finish(config)
     }
 }

@@ -1,6 +1,7 @@
 //! Kafka for the saga.
 //!
 //! - [`config`]: client settings every producer and consumer shares (DESIGN.md §5).
+//! - [`client_settings`]: librdkafka settings a deployment passes through (TLS, SASL).
 //! - [`admin`]: creating and listing the topics of DESIGN.md §2 (broker auto-create is off).
 //! - [`consumer`]: the consumer runtime: batches, inbox dedup, retries, DLQ, pausing.
 //! - [`error`]: handler failures sorted into infrastructure, transient and handler.
@@ -17,6 +18,7 @@
 //! `murmur2_random` partitioner, so keys land on the partitions Java clients choose.
 
 pub mod admin;
+pub mod client_settings;
 pub mod config;
 pub mod consumer;
 pub mod dlq;
@@ -29,5 +31,6 @@ pub mod producer;
 pub mod schema;
 pub mod session;
 
+pub use client_settings::ClientSettings;
 pub use config::KafkaConfig;
 pub use producer::{Delivered, EventProducer, PendingDelivery, ProduceError};

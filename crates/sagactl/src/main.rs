@@ -72,7 +72,11 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let kafka = messaging::KafkaConfig::new(cli.kafka).with_topic_prefix(cli.topic_prefix);
+    // TLS and SASL come from KAFKA_CLIENT_PROPERTIES_FILE and LIBRDKAFKA_* (docs/security.md).
+    let settings = messaging::ClientSettings::from_env()?;
+    let kafka = messaging::KafkaConfig::new(cli.kafka)
+        .with_topic_prefix(cli.topic_prefix)
+        .with_settings(settings);
     match cli.command {
         Command::Topics(command) => cmd::topics::run(&kafka, command).await,
         Command::Order(args) => cmd::order::run(args).await,

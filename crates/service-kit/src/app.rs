@@ -109,8 +109,14 @@ impl App {
         for migrator in spec.migrations {
             database::migrate(&pool, &migrator()).await?;
         }
+        let settings =
+            messaging::ClientSettings::from_env().context("reading the Kafka client settings")?;
+        if !settings.is_empty() {
+            tracing::info!(%settings, "Kafka client settings passed through.");
+        }
         let kafka = KafkaConfig::new(config.kafka_bootstrap_servers.clone())
-            .with_topic_prefix(config.kafka_topic_prefix.clone());
+            .with_topic_prefix(config.kafka_topic_prefix.clone())
+            .with_settings(settings);
         let producer = EventProducer::new(&kafka).context("creating the Kafka producer")?;
         let probe = KafkaProbe::new(&kafka).context("creating the Kafka probe")?;
         let listener = TcpListener::bind(config.http_addr)
