@@ -54,6 +54,8 @@ enum Command {
     Inject(cmd::inject::InjectArgs),
     /// Flood a service with hostile HTTP requests (never a valid order) and slow clients.
     Flood(cmd::flood::FloodArgs),
+    /// Mint a bearer token for the services' API when auth is on (docs/security.md).
+    Token(cmd::token::TokenArgs),
     /// Benchmarks (the outbox relay against its baselines).
     #[command(subcommand)]
     Bench(cmd::bench::BenchCommand),
@@ -89,5 +91,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Inject(args) => cmd::inject::run(&kafka, args).await,
         Command::Get(args) => cmd::get::run(args).await,
         Command::Flood(args) => cmd::flood::run(args).await,
+        Command::Token(args) => cmd::token::run(args),
     }
 }

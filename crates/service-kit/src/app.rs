@@ -74,6 +74,10 @@ pub struct App {
     parts: AppParts,
     http_limits: crate::http::HttpLimits,
     http_threads: crate::http::ApiThreads,
+    /// Who may call the API (`None`: auth off).
+    authenticator: crate::http::Authenticator,
+    /// HTTPS when set.
+    tls: Option<std::sync::Arc<tokio_rustls::rustls::ServerConfig>>,
     /// The tables' retention rules, run by the monitor.
     retention: Vec<Retention>,
     listener: TcpListener,
@@ -119,6 +123,25 @@ impl App {
             .with_settings(settings);
         let producer = EventProducer::new(&kafka).context("creating the Kafka producer")?;
         let probe = KafkaProbe::new(&kafka).context("creating the Kafka probe")?;
+        let authenticator = match &config.auth {
+            Some((files, audience)) => {
+                let verifier = crate::auth::Verifier::from_pem_files(files, audience)
+                    .context("reading the token keys (AUTH_PUBLIC_KEY_FILES)")?;
+                tracing::info!(keys = files.len(), %audience, "HTTP auth is on: bearer tokens.");
+                Some(std::sync::Arc::new(verifier))
+            }
+            None => {
+                tracing::warn!(
+                    "HTTP auth is off: every request may do everything (docs/security.md)."
+                );
+                None
+            }
+        };
+        let tls = config
+            .http_tls
+            .as_ref()
+            .map(crate::http::tls::server_config)
+            .transpose()?;
         let listener = TcpListener::bind(config.http_addr)
             .await
             .with_context(|| format!("binding {}", config.http_addr))?;
@@ -168,6 +191,8 @@ impl App {
             parts,
             http_limits: config.http_limits,
             http_threads: config.http_threads,
+            authenticator,
+            tls,
             retention: vec![
                 Retention::published_outbox(config.outbox_retention),
                 Retention::inbox(config.inbox_retention),
@@ -254,6 +279,10 @@ impl App {
             .routes
             .fallback(crate::http::no_route)
             .method_not_allowed_fallback(crate::http::wrong_method);
+        let routes = routes.layer(axum::middleware::from_fn_with_state(
+            self.authenticator.clone(),
+            crate::http::authenticate,
+        ));
         let routes = crate::http::limited(routes, self.http_limits)
             .layer(axum::middleware::from_fn(crate::http::trace_requests));
         // The API runs on its own threads (crate::http::runtime says why), its listener
@@ -265,11 +294,19 @@ impl App {
             .into_std()
             .context("detaching the HTTP listener")?;
         let limits = self.http_limits;
+        let tls = self.tls.clone();
         let stop = shutdown.clone();
         let mut server = api.spawn(async move {
             let listener =
                 TcpListener::from_std(listener).context("registering the HTTP listener")?;
-            crate::http::serve(listener, routes, limits, async move { stop.wait().await }).await;
+            crate::http::serve(
+                listener,
+                routes,
+                limits,
+                tls,
+                async move { stop.wait().await },
+            )
+            .await;
             anyhow::Ok(())
         });
 

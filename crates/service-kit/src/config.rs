@@ -68,6 +68,24 @@ pub struct ServiceConfig {
     #[arg(long, env = "HTTP_HEADER_READ_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
     pub http_header_read_timeout: std::time::Duration,
 
+    /// PEM files of the Ed25519 public keys that sign bearer tokens, comma-separated
+    /// (two while a key rotates). Unset: auth is off and every request may do everything,
+    /// as on a developer's loopback (docs/security.md).
+    #[arg(long, env = "AUTH_PUBLIC_KEY_FILES", value_delimiter = ',')]
+    pub auth_public_key_files: Vec<std::path::PathBuf>,
+
+    /// The audience (`aud`) every token must name.
+    #[arg(long, env = "AUTH_AUDIENCE", default_value = "saga")]
+    pub auth_audience: String,
+
+    /// HTTPS: the server's certificate chain (PEM), with `HTTP_TLS_KEY_FILE`. Unset: HTTP.
+    #[arg(long, env = "HTTP_TLS_CERT_FILE", requires = "http_tls_key_file")]
+    pub http_tls_cert_file: Option<std::path::PathBuf>,
+
+    /// HTTPS: the server's private key (PEM).
+    #[arg(long, env = "HTTP_TLS_KEY_FILE", requires = "http_tls_cert_file")]
+    pub http_tls_key_file: Option<std::path::PathBuf>,
+
     /// Threads of the API's own runtime (the consumers, relay and timers have theirs).
     #[arg(long, env = "HTTP_THREADS", default_value_t = 1)]
     pub http_threads: usize,
@@ -164,6 +182,10 @@ pub struct Resolved {
     pub database_session: messaging::session::SessionLimits,
     pub http_limits: crate::http::HttpLimits,
     pub http_threads: crate::http::ApiThreads,
+    /// The token keys' files and audience; `None` is auth off.
+    pub auth: Option<(Vec<std::path::PathBuf>, String)>,
+    /// `None` serves plain HTTP.
+    pub http_tls: Option<crate::http::tls::TlsFiles>,
     pub service_name: String,
     pub consumer_group: String,
     pub consumer_instance_id: Option<String>,
@@ -219,6 +241,17 @@ impl ServiceConfig {
                 threads: self.http_threads.max(1),
                 nice: self.http_thread_nice,
             },
+            auth: (!self.auth_public_key_files.is_empty()).then(|| {
+                (
+                    self.auth_public_key_files.clone(),
+                    self.auth_audience.clone(),
+                )
+            }),
+            http_tls: self
+                .http_tls_cert_file
+                .clone()
+                .zip(self.http_tls_key_file.clone())
+                .map(|(certificate, key)| crate::http::tls::TlsFiles { certificate, key }),
             consumer_group: self
                 .kafka_group_id
                 .clone()

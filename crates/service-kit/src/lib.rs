@@ -13,6 +13,7 @@
 //! A service adds its own routes and background tasks; nothing here knows the domain.
 
 pub mod app;
+pub mod auth;
 pub mod config;
 pub mod database;
 pub mod health;

@@ -218,7 +218,7 @@ pub(crate) async fn run(args: FloodArgs) -> anyhow::Result<()> {
     let known = Arc::new(RwLock::new(Vec::new()));
     let watcher = tokio::spawn(watch_known_orders(args.orders_db, Arc::clone(&known)));
     // No client-side timeout beyond the flood's end: a slow answer is what we measure.
-    let http = reqwest::Client::builder()
+    let http = super::http_client::builder()?
         .connect_timeout(Duration::from_secs(5))
         .build()?;
     let next = Arc::new(AtomicU64::new(0));

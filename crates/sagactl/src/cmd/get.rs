@@ -73,7 +73,7 @@ pub(crate) async fn run(args: GetArgs) -> anyhow::Result<()> {
         args.urls.base(args.service),
         args.path.trim_start_matches('/')
     );
-    let client = reqwest::Client::builder()
+    let client = super::http_client::builder()?
         .timeout(Duration::from_secs(10))
         .build()?;
     let Some(expected) = &args.until else {

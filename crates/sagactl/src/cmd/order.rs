@@ -79,7 +79,7 @@ fn parse_item(text: &str) -> anyhow::Result<Value> {
 }
 
 pub(crate) async fn run(args: OrderArgs) -> anyhow::Result<()> {
-    let client = reqwest::Client::new();
+    let client = super::http_client::client()?;
     let base = args.order_url.trim_end_matches('/');
     let resolve =
         async |id: String| super::order_ref::resolve(&client, base, &args.orders, &id).await;

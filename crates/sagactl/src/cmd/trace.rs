@@ -36,7 +36,7 @@ struct Span {
 }
 
 pub(crate) async fn run(args: TraceArgs) -> anyhow::Result<()> {
-    let client = reqwest::Client::new();
+    let client = super::http_client::client()?;
     let base = args.order_url.trim_end_matches('/');
     let order_id = super::order_ref::resolve(&client, base, &args.orders, &args.order_id).await?;
     let order: Value = client

@@ -1,15 +1,18 @@
 //! HTTP pieces every service's API shares: the JSON error shape, the strict JSON body,
 //! the OpenAPI document built from the routes, and the request span.
 
+mod auth;
 mod error;
 mod json;
 pub mod openapi;
 mod runtime;
 mod serve;
+pub mod tls;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
+pub use auth::{Authenticator, authenticate};
 pub use error::{ApiError, ErrorBody, log_unavailable};
 pub use json::{JsonBody, MAX_BODY_BYTES, parse_json};
 pub use runtime::{ApiThreads, api_runtime};

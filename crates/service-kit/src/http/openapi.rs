@@ -32,7 +32,69 @@ pub fn document(spec: &ServiceSpec) -> OpenApi {
         "http://127.0.0.1:{}",
         spec.http_port
     ))]);
+    with_bearer_tokens(&mut document);
     document
+}
+
+/// The security scheme of docs/security.md: every operation but the probes and metrics
+/// takes a bearer token when auth is on, and may answer 401 or 403.
+fn with_bearer_tokens(document: &mut OpenApi) {
+    use utoipa::openapi::security::{
+        HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+    };
+    use utoipa::openapi::{Ref, ResponseBuilder, content::ContentBuilder};
+
+    document
+        .components
+        .get_or_insert_with(Default::default)
+        .add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("An EdDSA-signed JWT with `sub`, `role` (customer | operator), `aud` and `exp`; needed when the service has AUTH_PUBLIC_KEY_FILES (docs/security.md). `sagactl token` mints one."))
+                    .build(),
+            ),
+        );
+    let refusal = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
+            .build()
+    };
+    for (path, item) in document.paths.paths.iter_mut() {
+        if super::auth::OPEN.contains(&path.as_str()) {
+            continue;
+        }
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            operation.security = Some(vec![SecurityRequirement::new(
+                "bearer",
+                Vec::<String>::new(),
+            )]);
+            let responses = &mut operation.responses.responses;
+            responses.insert(
+                "401".into(),
+                refusal("No valid bearer token (auth on)").into(),
+            );
+            responses.insert(
+                "403".into(),
+                refusal("The token's principal may not do this").into(),
+            );
+        }
+    }
 }
 
 /// The document as committed in `services/*/openapi.json`: pretty JSON and a newline.

@@ -22,6 +22,8 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls::ServerConfig;
 
 use super::ApiError;
 
@@ -115,13 +117,16 @@ async fn limit(State(slots): State<Slots>, request: Request, next: Next) -> Resp
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves, then lets open connections
-/// finish their request for up to [`DRAIN_DEADLINE`].
+/// finish their request for up to [`DRAIN_DEADLINE`]. With `tls`, HTTPS only; a client
+/// gets the header-read timeout for its handshake too.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: HttpLimits,
+    tls: Option<Arc<ServerConfig>>,
     shutdown: impl Future<Output = ()>,
 ) {
+    let tls = tls.map(TlsAcceptor::from);
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout)
@@ -148,9 +153,31 @@ pub async fn serve(
         };
         let _ = stream.set_nodelay(true);
         let service = TowerToHyperService::new(router.clone());
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        let (http, watcher, tls) = (http.clone(), graceful.watcher(), tls.clone());
+        let handshake_deadline = limits.header_read_timeout;
         tokio::spawn(async move {
-            if let Err(err) = connection.await {
+            let served = match tls {
+                None => {
+                    watcher
+                        .watch(http.serve_connection(TokioIo::new(stream), service))
+                        .await
+                }
+                Some(tls) => {
+                    match tokio::time::timeout(handshake_deadline, tls.accept(stream)).await {
+                        Ok(Ok(stream)) => {
+                            watcher
+                                .watch(http.serve_connection(TokioIo::new(stream), service))
+                                .await
+                        }
+                        Ok(Err(err)) => {
+                            tracing::debug!(error = %err, "A TLS handshake failed.");
+                            Ok(())
+                        }
+                        Err(_) => Ok(()),
+                    }
+                }
+            };
+            if let Err(err) = served {
                 tracing::debug!(error = %err, "HTTP connection ended with an error.");
             }
             drop(permit);

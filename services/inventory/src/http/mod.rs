@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
+use service_kit::auth::Principal;
 use service_kit::http::{ApiError, ErrorBody, JsonBody};
 use sqlx::PgPool;
 use utoipa::openapi::OpenApi;
@@ -102,9 +103,11 @@ async fn stock(
     ))]
 async fn restock(
     State(pool): State<PgPool>,
+    principal: Principal,
     Path(sku): Path<String>,
     JsonBody(request): JsonBody<Restock>,
 ) -> Result<Json<Stock>, ApiError> {
+    principal.require_operator()?;
     valid_sku(&sku)?;
     if !(1..=MAX_RESTOCK).contains(&request.quantity) {
         return Err(ApiError::unprocessable(

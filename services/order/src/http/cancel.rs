@@ -2,10 +2,11 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
+use service_kit::auth::Principal;
 use service_kit::http::{ApiError, ErrorBody};
 
 use super::body::OrderBody;
-use super::{act_on_order, parse_order_id};
+use super::{act_on_order, authorize, parse_order_id};
 use crate::app::OrderService;
 use crate::domain::Command;
 
@@ -21,8 +22,10 @@ use crate::domain::Command;
     ))]
 pub async fn cancel(
     State(service): State<OrderService>,
+    principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<OrderBody>, ApiError> {
     let order_id = parse_order_id(&id)?;
+    authorize(&service, &principal, order_id).await?;
     act_on_order(&service, order_id, Command::Cancel, "order cancel").await
 }

@@ -6,6 +6,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use contracts::OrderId;
 use serde::{Deserialize, Serialize};
+use service_kit::auth::Principal;
 use service_kit::http::{ApiError, ErrorBody, parse_json};
 use tracing::Instrument;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
@@ -67,11 +68,13 @@ pub struct Accepted {
     ))]
 pub async fn create(
     State(service): State<OrderService>,
+    principal: Principal,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
     // The raw body is kept: an idempotency key is bound to its hash.
     let request: CreateOrder = parse_json(&headers, &body)?;
+    principal.may_act_for(&request.customer_id)?;
     let lines: Vec<RawLine> = request
         .items
         .into_iter()
@@ -88,6 +91,7 @@ pub async fn create(
         .map(|v| v.to_str().map(str::to_owned))
         .transpose()
         .map_err(|_| ApiError::bad_request("Idempotency-Key", "not visible ASCII"))?;
+    // One principal's key can neither replay nor block another's order.
     if key.as_ref().is_some_and(|k| k.is_empty() || k.len() > 200) {
         return Err(ApiError::bad_request(
             "Idempotency-Key",
@@ -102,9 +106,9 @@ pub async fn create(
     };
     let mut tx = service.pool.begin().await?;
     if let Some(key) = &key {
-        match idempotency::claim(&mut tx, key, &idempotency::request_hash(&body), order_id.0)
-            .await?
-        {
+        let key = principal.scope_key(key);
+        let hash = idempotency::request_hash(&body);
+        match idempotency::claim(&mut tx, &key, &hash, order_id.0).await? {
             KeyUse::New => {}
             KeyUse::Replay(existing) => {
                 drop(tx);

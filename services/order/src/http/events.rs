@@ -4,11 +4,12 @@ use axum::Json;
 use axum::extract::{Path, State};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use service_kit::auth::Principal;
 use service_kit::http::{ApiError, ErrorBody};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{no_such_order, parse_order_id};
+use super::{authorize, no_such_order, parse_order_id};
 use crate::app::OrderService;
 use crate::store::event_store;
 
@@ -38,9 +39,11 @@ pub struct StoredEvent {
     ))]
 pub async fn events(
     State(service): State<OrderService>,
+    principal: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<StoredEvent>>, ApiError> {
     let order_id = parse_order_id(&id)?;
+    authorize(&service, &principal, order_id).await?;
     let mut conn = service.pool.acquire().await?;
     let history = event_store::history(&mut conn, order_id).await?;
     if history.is_empty() {

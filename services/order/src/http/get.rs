@@ -4,11 +4,12 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
+use service_kit::auth::Principal;
 use service_kit::http::{ApiError, ErrorBody};
 use utoipa::IntoParams;
 
 use super::body::OrderBody;
-use super::{no_such_order, parse_order_id};
+use super::{authorize, no_such_order, parse_order_id};
 use crate::app::OrderService;
 use crate::store::event_store;
 
@@ -30,10 +31,12 @@ pub struct AtQuery {
     ))]
 pub async fn get(
     State(service): State<OrderService>,
+    principal: Principal,
     Path(id): Path<String>,
     Query(query): Query<AtQuery>,
 ) -> Result<Json<OrderBody>, ApiError> {
     let order_id = parse_order_id(&id)?;
+    authorize(&service, &principal, order_id).await?;
     let at = query
         .at
         .map(|raw| {

@@ -10,6 +10,7 @@ mod events;
 mod get;
 mod ship;
 
+use service_kit::auth::Principal;
 use service_kit::http::ApiError;
 use utoipa::OpenApi as _;
 use utoipa::openapi::OpenApi;
@@ -83,6 +84,23 @@ async fn act_on_order(
         order,
         executed.correlation_id,
     )))
+}
+
+/// 403 unless `principal` may see and act on order `order_id`: a customer its own orders
+/// only. An unknown order passes, for the handler to answer 404.
+async fn authorize(
+    service: &OrderService,
+    principal: &Principal,
+    order_id: contracts::OrderId,
+) -> Result<(), ApiError> {
+    if principal.own_customer().is_none() {
+        return Ok(());
+    }
+    let mut conn = service.pool.acquire().await?;
+    match crate::store::view::customer_of(&mut conn, order_id.0).await? {
+        Some(customer) => Ok(principal.may_act_for(&customer)?),
+        None => Ok(()),
+    }
 }
 
 /// 404 for an order id nobody placed.

@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use serde::Deserialize;
+use service_kit::auth::Principal;
 use service_kit::http::{ApiError, ErrorBody, JsonBody};
 use utoipa::ToSchema;
 
@@ -34,9 +35,11 @@ pub struct ShipOrder {
     ))]
 pub async fn ship(
     State(service): State<OrderService>,
+    principal: Principal,
     Path(id): Path<String>,
     JsonBody(request): JsonBody<ShipOrder>,
 ) -> Result<Json<OrderBody>, ApiError> {
+    principal.require_operator()?;
     let order_id = parse_order_id(&id)?;
     let command = Command::Ship {
         tracking_number: request.tracking_number,

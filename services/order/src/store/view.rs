@@ -11,6 +11,19 @@ fn text<T: serde::Serialize>(value: &T) -> String {
     contracts::codec::json_name(value).unwrap_or_default()
 }
 
+/// The customer who placed order `order_id`, if it exists. A customer never changes
+/// once an order is placed.
+pub async fn customer_of(
+    conn: &mut PgConnection,
+    order_id: Uuid,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT customer_id FROM order_view WHERE order_id = $1")
+        .bind(order_id)
+        .fetch_optional(conn)
+        .instrument(telemetry::db_span!("SELECT order_view"))
+        .await
+}
+
 /// Writes `order` as the view of its order; returns when the order was created.
 pub async fn upsert(
     tx: &mut PgConnection,

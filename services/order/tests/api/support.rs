@@ -28,13 +28,27 @@ pub fn settings(deadline: Duration) -> OrderSettings {
 }
 
 pub async fn start(database: &TestDatabase, settings: OrderSettings) -> anyhow::Result<TestApp> {
+    start_with(database, settings, |_| {}).await
+}
+
+/// [`start`], with `configure` changing the service's settings first.
+pub async fn start_with(
+    database: &TestDatabase,
+    settings: OrderSettings,
+    configure: impl FnOnce(&mut service_kit::ServiceConfig),
+) -> anyhow::Result<TestApp> {
     let group = test_support::unique_name("order-test");
     let kafka = test_support::isolated_kafka("order-test", &[&group]).await?;
-    let config =
-        test_support::service_config(&kafka, &database.url, &group).resolve(&order_service::SPEC);
+    let mut config = test_support::service_config(&kafka, &database.url, &group);
+    configure(&mut config);
+    let scheme = match config.http_tls_cert_file {
+        Some(_) => "https",
+        None => "http",
+    };
+    let config = config.resolve(&order_service::SPEC);
     let shutdown = Shutdown::new();
     let app = order_service::build(config, settings, shutdown.clone()).await?;
-    let base = format!("http://{}", app.local_addr());
+    let base = format!("{scheme}://{}", app.local_addr());
     let pool = app.parts().pool.clone();
     let task = tokio::spawn(app.run());
     Ok(TestApp {

@@ -3,6 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use serde::Serialize;
+use service_kit::auth::Principal;
 use service_kit::http::openapi::one_of_strings;
 use service_kit::http::{ApiError, ErrorBody};
 use sqlx::PgPool;
@@ -74,18 +75,25 @@ struct Account {
     ))]
 async fn payment(
     State(pool): State<PgPool>,
+    principal: Principal,
     Path(order_id): Path<String>,
 ) -> Result<Json<Payment>, ApiError> {
     let order_id: Uuid = order_id
         .parse()
         .map_err(|_| ApiError::bad_request("order_id", "not an order id (a UUID)"))?;
-    let (status, amount_cents): (String, i64) = sqlx::query_as(
-        "SELECT status, amount_cents FROM payments WHERE order_id = $1 AND status <> 'new'",
+    let (status, amount_cents, customer_id): (String, i64, Option<String>) = sqlx::query_as(
+        "SELECT status, amount_cents, customer_id FROM payments WHERE order_id = $1 AND status <> 'new'",
     )
     .bind(order_id)
     .fetch_optional(&pool)
     .await?
     .ok_or_else(|| ApiError::not_found("no payment for this order"))?;
+    // A payment cancelled before its order reached payment names no customer: an
+    // operator's to read.
+    match customer_id {
+        Some(customer_id) => principal.may_act_for(&customer_id)?,
+        None => principal.require_operator()?,
+    }
     let status = PaymentStatus::parse(&status)
         .ok_or_else(|| ApiError::unavailable(&format!("unknown payment status {status:?}")))?;
     Ok(Json(Payment {
@@ -106,6 +114,7 @@ async fn payment(
     ))]
 async fn account(
     State(pool): State<PgPool>,
+    principal: Principal,
     Path(customer_id): Path<String>,
 ) -> Result<Json<Account>, ApiError> {
     if !contracts::ids::is_valid_id(&customer_id) {
@@ -114,6 +123,7 @@ async fn account(
             contracts::ids::ID_RULE,
         ));
     }
+    principal.may_act_for(&customer_id)?;
     let balance_cents: i64 =
         sqlx::query_scalar("SELECT balance_cents FROM accounts WHERE customer_id = $1")
             .bind(&customer_id)

@@ -89,7 +89,7 @@ pub(crate) async fn run(kafka: &KafkaConfig, args: LoadArgs) -> anyhow::Result<(
     );
     // A peer holds the request until the saga's end, which queues at saturation.
     let timeout = Duration::from_secs(if args.peer.is_some() { 120 } else { 10 });
-    let http = reqwest::Client::builder().timeout(timeout).build()?;
+    let http = super::http_client::builder()?.timeout(timeout).build()?;
     let gate = Arc::new(tokio::sync::Semaphore::new(args.concurrency));
     let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / args.rate));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
