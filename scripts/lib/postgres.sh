@@ -1,9 +1,16 @@
 # PostgreSQL 15 for scripts/infra: a cluster the script owns, run as the `postgres` OS user
 # (initdb refuses root), data in $SAGA_STATE/pg, trust on 127.0.0.1 only, the services'
 # databases (SERVICE_DATABASES) made at every start. Sourced after common.sh.
+# Independently, it runs plain (the default) or secure (TLS, one role per service,
+# `scripts/infra up --secure`, data in $SAGA_STATE/pg-secure): see postgres-secure.sh.
+# Either way the scripts administer it as the superuser over the unix socket.
+
+source "$(dirname "${BASH_SOURCE[0]}")/tls.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/postgres-secure.sh"
 
 pg_bin() { echo "/usr/lib/postgresql/$POSTGRES_MAJOR/bin"; }
-pg_data() { echo "$SAGA_STATE/pg"; }
+# pg_data: the data directory of the mode chosen.
+pg_data() { if postgres_secure; then postgres_secure_dir; else echo "$SAGA_STATE/pg"; fi; }
 pg_socket_dir() { echo "$SAGA_STATE/pg-socket"; }
 
 # Runs a command as the cluster's owner: `postgres` when we are root (initdb refuses
@@ -38,13 +45,17 @@ postgres_init() {
   if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$data" "$(pg_socket_dir)"; fi
   chmod 700 "$data"
   as_pg_owner "$(pg_bin)/initdb" -D "$data" -U postgres --auth-local=peer --auth-host=reject -E UTF8 --locale=C.UTF-8 >&2
-  # Trust on loopback only; every other host is rejected.
-  cat >"$data/pg_hba.conf" <<HBA
+  if postgres_secure; then
+    postgres_secure_hba >"$data/pg_hba.conf"
+  else
+    # Trust on loopback only; every other host is rejected.
+    cat >"$data/pg_hba.conf" <<HBA
 # Written by scripts/infra: trust on loopback only.
 local all all             peer map=local
 host  all all 127.0.0.1/32 trust
 host  all all ::1/128      trust
 HBA
+  fi
   cat >"$data/pg_ident.conf" <<IDENT
 # The OS users that may connect through the socket as the postgres role.
 local postgres postgres
@@ -65,10 +76,15 @@ checkpoint_timeout = 15min
 log_min_messages = warning
 log_line_prefix = '%m [%p] %q%u@%d '
 CONF
+  if postgres_secure; then postgres_secure_conf >>"$data/postgresql.conf"; fi
   if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$data"/*.conf; fi
 }
 
-postgres_running() { [ -f "$(pg_data)/postmaster.pid" ] && as_pg_owner "$(pg_bin)/pg_ctl" -D "$(pg_data)" status >/dev/null 2>&1; }
+# postgres_running [DATA]: the cluster of DATA (default: the mode chosen) runs.
+postgres_running() {
+  local data=${1:-$(pg_data)}
+  [ -f "$data/postmaster.pid" ] && as_pg_owner "$(pg_bin)/pg_ctl" -D "$data" status >/dev/null 2>&1
+}
 postgres_answers() { "$(pg_bin)/pg_isready" -q -h 127.0.0.1 -p "$POSTGRES_PORT" -U postgres; }
 
 postgres_start() {
@@ -80,15 +96,21 @@ postgres_start() {
   if port_open "$POSTGRES_PORT"; then
     die "port $POSTGRES_PORT is taken by a server this script did not start (pg_lsclusters; stop it first)."
   fi
-  say "Starting PostgreSQL $POSTGRES_MAJOR on 127.0.0.1:$POSTGRES_PORT ..."
+  if postgres_secure; then postgres_secure_tls; fi
+  say "Starting PostgreSQL $POSTGRES_MAJOR on 127.0.0.1:$POSTGRES_PORT$(postgres_secure && echo ' (secure: TLS, one role per service)') ..."
   as_pg_owner "$(pg_bin)/pg_ctl" -D "$(pg_data)" -l "$SAGA_LOGS/postgres.log" -w -t 60 start >/dev/null \
     || die "PostgreSQL did not start; see $SAGA_LOGS/postgres.log"
   wait_until 60 "PostgreSQL" postgres_answers || die "PostgreSQL did not answer within 60s"
   postgres_databases
 }
 
+# The services' databases; in the secure mode, with their roles and the clients' files.
 postgres_databases() {
   local db
+  if postgres_secure; then
+    postgres_secure_roles
+    return
+  fi
   for db in "${SERVICE_DATABASES[@]}"; do
     if [ -z "$(psql_admin -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'")" ]; then
       psql_admin -qc "CREATE DATABASE $db" && say "Created database $db."
@@ -103,9 +125,14 @@ postgres_sweep() {
   done
 }
 
-psql_admin() { psql -h 127.0.0.1 -p "$POSTGRES_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 "$@"; }
+# psql_admin ARGS...: psql as the superuser, over the unix socket (peer authentication).
+psql_admin() { psql -h "$(pg_socket_dir)" -p "$POSTGRES_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 "$@"; }
 
+# Stops the cluster of either mode that runs.
 postgres_stop() {
-  postgres_running || return 0
-  as_pg_owner "$(pg_bin)/pg_ctl" -D "$(pg_data)" -m fast -w -t 60 stop >/dev/null
+  local data
+  for data in "$SAGA_STATE/pg" "$(postgres_secure_dir)"; do
+    postgres_running "$data" || continue
+    as_pg_owner "$(pg_bin)/pg_ctl" -D "$data" -m fast -w -t 60 stop >/dev/null
+  done
 }

@@ -10,6 +10,7 @@
 #                                  and kept
 
 SAGA_SECURE_DIR=${SAGA_SECURE_DIR:-$REPO_ROOT/.dev/secure}
+case "$SAGA_SECURE_DIR" in /*) ;; *) SAGA_SECURE_DIR="$PWD/$SAGA_SECURE_DIR" ;; esac
 SAGA_TLS_DIR="$SAGA_STATE/tls"
 SECURE_PARTS=(kafka postgres jaeger)
 
