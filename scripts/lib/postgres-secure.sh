@@ -74,14 +74,15 @@ postgres_secure_tls() {
   if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$data/server.pem" "$data/server.key"; fi
 }
 
-# postgres_secure_passwords: every role's password, made once and kept.
+# postgres_secure_passwords: every role's password (48 hex characters, no newline), made
+# once and kept.
 postgres_secure_passwords() {
   local dir role
   dir=$(postgres_secrets_dir)
   mkdir -p "$dir"
   chmod 700 "$dir"
   for role in "${POSTGRES_SERVICE_ROLES[@]}" "$POSTGRES_VERIFY_ROLE"; do
-    [ -s "$dir/$role.password" ] || openssl rand -hex 24 | secure_write "$dir/$role.password"
+    [ -s "$dir/$role.password" ] || openssl rand -hex 24 | tr -d '\n' | secure_write "$dir/$role.password"
   done
 }
 
@@ -131,10 +132,10 @@ postgres_secure_clients() {
   for i in "${!SERVICE_DATABASES[@]}"; do
     db=${SERVICE_DATABASES[$i]} role=${POSTGRES_SERVICE_ROLES[$i]}
     postgres_secure_url "$role" "$db" | secure_write "$dir/$role.url"
-    postgres_password "$role" | secure_write "$dir/$role.password"
+    secure_write "$dir/$role.password" <"$(postgres_secrets_dir)/$role.password"
     postgres_secure_url "$POSTGRES_VERIFY_ROLE" "$db" | secure_write "$dir/$POSTGRES_VERIFY_ROLE.$db.url"
   done
-  postgres_password "$POSTGRES_VERIFY_ROLE" | secure_write "$dir/$POSTGRES_VERIFY_ROLE.password"
+  secure_write "$dir/$POSTGRES_VERIFY_ROLE.password" <"$(postgres_secrets_dir)/$POSTGRES_VERIFY_ROLE.password"
 }
 
 # Removes only the files postgres_secure_clients writes (SAGA_SECURE_DIR may be anything).
