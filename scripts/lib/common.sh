@@ -20,10 +20,11 @@ KAFKA_VERSION=4.1.1
 POSTGRES_MAJOR=15
 JAEGER_VERSION=v1.76.0
 
-# A second broker on spare ports (scripts/kafka/test-secure) overrides these two.
+# A second broker or cluster on spare ports (scripts/kafka/test-secure,
+# scripts/postgres/test-secure) overrides these three.
 KAFKA_PORT=${KAFKA_PORT:-9092}
 KAFKA_CONTROLLER_PORT=${KAFKA_CONTROLLER_PORT:-9093}
-POSTGRES_PORT=5432
+POSTGRES_PORT=${POSTGRES_PORT:-5432}
 JAEGER_OTLP_GRPC_PORT=4317
 JAEGER_OTLP_HTTP_PORT=4318
 JAEGER_QUERY_PORT=16686

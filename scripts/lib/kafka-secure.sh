@@ -4,13 +4,14 @@
 # default mode. Sourced by kafka.sh.
 #
 # The mode chosen last is kept in $SAGA_STATE/kafka-security (`secure`; absent or `plain`
-# is the default mode), beside the --brokers mode file, so that a bare `scripts/infra up`
-# keeps what runs. The secure mode has one broker, node `kafka` on the same ports as the
+# is the default mode; tls.sh), beside the --brokers mode file, so that a bare
+# `scripts/infra up` keeps what runs. The secure mode has one broker, node `kafka` on the same ports as the
 # plain one (9092, controller 9093), its state apart in $SAGA_STATE/kafka-secure (0700):
 #   server.properties, data/, cluster-id   the broker (server.properties holds admin's
 #                                         password for the inter-broker login: 0600)
-#   tls/ca.pem, ca.key                     the local CA that signs the broker's certificate
-#   tls/broker-keystore.pem                the broker's key and certificate (PEM keystore)
+#   tls/broker.pem, broker.key             the broker's certificate, signed by the local
+#                                         CA that every secure link shares (tls.sh)
+#   tls/broker-keystore.pem                the broker's key and certificate chain (PEM keystore)
 #   secrets/<principal>.password           the SCRAM passwords, random, 0600
 #   admin.properties                       the Java client settings of the scripts' tools
 # What a client needs is written to $SAGA_SECURE_DIR (.dev/secure): ca.pem and
@@ -26,19 +27,15 @@
 # local process reaching :9093 would hold every right. SCRAM is no option there either
 # (the controller keeps the SCRAM credentials in the metadata it serves).
 
-KAFKA_SECURITY_FILE="$SAGA_STATE/kafka-security"
-SAGA_SECURE_DIR=${SAGA_SECURE_DIR:-$REPO_ROOT/.dev/secure}
+source "$(dirname "${BASH_SOURCE[0]}")/tls.sh"
+
 # Every SCRAM principal: admin (super user, the scripts' own tools), the three services,
 # and sagactl, the operator's.
 KAFKA_PRINCIPALS=(admin order-service payment-service inventory-service sagactl)
 # The subject of the broker's certificate: its principal on the controller listener.
 KAFKA_BROKER_CN=kafka-broker
 
-kafka_security() {
-  local mode
-  mode=$(cat "$KAFKA_SECURITY_FILE" 2>/dev/null || echo plain)
-  echo "${mode:-plain}"
-}
+kafka_security() { part_security kafka; }
 kafka_secure() { [ "$(kafka_security)" = secure ]; }
 kafka_secure_dir() { echo "$SAGA_STATE/kafka-secure"; }
 kafka_admin_properties() { echo "$(kafka_secure_dir)/admin.properties"; }
@@ -56,8 +53,7 @@ kafka_security_switch() {
   [ "$mode" = "$(kafka_security)" ] && return 0
   say "Switching Kafka from the $(kafka_security) to the $mode mode ..."
   kafka_stop
-  mkdir -p "$SAGA_STATE"
-  echo "$mode" >"$KAFKA_SECURITY_FILE"
+  part_security_set kafka "$mode"
   [ "$mode" = secure ] || kafka_secure_forget_clients
 }
 
@@ -77,51 +73,24 @@ kafka_secure_credentials() {
       (umask 077 && openssl rand -hex 24 >"$dir/secrets/$name.password")
     fi
   done
-  kafka_secure_write "$(kafka_admin_properties)" <<PROPS
+  secure_write "$(kafka_admin_properties)" <<PROPS
 # Written by scripts/infra: the Java client settings of the scripts' Kafka tools (admin).
 security.protocol=SASL_SSL
 sasl.mechanism=SCRAM-SHA-512
 sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="$(kafka_password admin)";
 ssl.truststore.type=PEM
-ssl.truststore.location=$dir/tls/ca.pem
+ssl.truststore.location=$(tls_ca_pem)
 PROPS
   kafka_secure_clients
 }
 
-# kafka_secure_write FILE: stdin to FILE, readable by its owner alone.
-kafka_secure_write() { (umask 077 && cat >"$1.tmp") && chmod 600 "$1.tmp" && mv -f "$1.tmp" "$1"; }
-
-# kafka_secure_tls DIR: a local CA (ten years) and the broker's certificate (two years,
-# for 127.0.0.1, localhost and compose's `kafka`), both EC P-256, in PEM. The broker's
-# certificate is made again when it expires within 30 days; the CA is kept.
+# kafka_secure_tls DIR: the broker's certificate (for 127.0.0.1, localhost and compose's
+# `kafka`, also a client certificate for the controller listener), signed by the shared
+# local CA, and the PEM keystore the broker reads: its key and certificate chain.
 kafka_secure_tls() {
   local tls=$1
-  if [ ! -s "$tls/ca.pem" ] || [ ! -s "$tls/ca.key" ]; then
-    say "Making a local CA for Kafka's TLS in $tls ..."
-    (umask 077 && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
-      -keyout "$tls/ca.key" -out "$tls/ca.pem" -subj "/CN=saga local Kafka CA" \
-      -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null) \
-      || die "openssl could not make the CA"
-    rm -f "$tls/broker-keystore.pem"
-  fi
-  if [ -s "$tls/broker-keystore.pem" ] && openssl x509 -in "$tls/broker-keystore.pem" -noout -checkend 2592000 >/dev/null 2>&1; then
-    return 0
-  fi
-  say "Making the broker's TLS certificate (CN=$KAFKA_BROKER_CN, signed by the local CA) ..."
-  (
-    umask 077
-    cd "$tls"
-    printf '%s\n' basicConstraints=CA:FALSE keyUsage=critical,digitalSignature,keyEncipherment \
-      extendedKeyUsage=serverAuth,clientAuth subjectKeyIdentifier=hash authorityKeyIdentifier=keyid \
-      subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kafka >broker.ext
-    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout broker.key -out broker.csr \
-      -subj "/CN=$KAFKA_BROKER_CN" 2>/dev/null
-    openssl x509 -req -in broker.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 730 \
-      -extfile broker.ext -out broker.pem 2>/dev/null
-    # The broker reads a PEM keystore: the private key (PKCS#8) and its certificate chain.
-    cat broker.key broker.pem ca.pem >broker-keystore.pem
-    rm -f broker.key broker.csr broker.ext
-  ) || die "openssl could not make the broker's certificate"
+  tls_server_cert --client "$tls/broker" "$KAFKA_BROKER_CN" DNS:kafka
+  cat "$tls/broker.key" "$tls/broker.pem" "$(tls_ca_pem)" | secure_write "$tls/broker-keystore.pem"
 }
 
 # kafka_secure_listeners PORT CONTROLLER_PORT: the server.properties lines of the secure
@@ -143,7 +112,7 @@ listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.se
 ssl.keystore.type=PEM
 ssl.keystore.location=$dir/tls/broker-keystore.pem
 ssl.truststore.type=PEM
-ssl.truststore.location=$dir/tls/ca.pem
+ssl.truststore.location=$(tls_ca_pem)
 listener.name.controller.ssl.client.auth=required
 authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
 allow.everyone.if.no.acl.found=false
@@ -178,9 +147,9 @@ kafka_secure_clients() {
   local name
   mkdir -p "$SAGA_SECURE_DIR/kafka"
   chmod 700 "$SAGA_SECURE_DIR" "$SAGA_SECURE_DIR/kafka"
-  cp "$(kafka_secure_dir)/tls/ca.pem" "$SAGA_SECURE_DIR/ca.pem"
+  tls_clients_ca
   for name in "${KAFKA_PRINCIPALS[@]}"; do
-    kafka_secure_write "$SAGA_SECURE_DIR/kafka/$name.properties" <<PROPS
+    secure_write "$SAGA_SECURE_DIR/kafka/$name.properties" <<PROPS
 # Written by scripts/infra: Kafka client settings of principal $name (librdkafka names),
 # for the secure broker at $(kafka_bootstrap).
 security.protocol=SASL_SSL
@@ -196,8 +165,8 @@ PROPS
 kafka_secure_forget_clients() {
   local name
   for name in "${KAFKA_PRINCIPALS[@]}"; do rm -f "$SAGA_SECURE_DIR/kafka/$name.properties"; done
-  rm -f "$SAGA_SECURE_DIR/ca.pem"
-  rmdir "$SAGA_SECURE_DIR/kafka" "$SAGA_SECURE_DIR" 2>/dev/null || true
+  rmdir "$SAGA_SECURE_DIR/kafka" 2>/dev/null || true
+  tls_forget_clients_ca
 }
 
 # The ACL table, made true on the broker: missing ACLs created, others removed.
