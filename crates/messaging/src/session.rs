@@ -110,6 +110,34 @@ impl DatabaseUrl {
         &self.0
     }
 
+    /// The URL with `password` as its user's password (percent-encoded): for a password
+    /// kept in a file of its own (`DATABASE_PASSWORD_FILE`, a mounted secret), not in
+    /// the URL. The URL must name its user.
+    pub fn with_password(&self, password: &str) -> Result<Self, String> {
+        let url = &self.0;
+        let rest = url.find("://").map(|i| i + 3).ok_or("not a URL")?;
+        let authority_end = url[rest..].find(['/', '?']).map_or(url.len(), |i| rest + i);
+        let at = url[rest..authority_end]
+            .rfind('@')
+            .map(|i| rest + i)
+            .ok_or("the URL names no user (postgres://USER@host/db) to give the password to")?;
+        let user_end = url[rest..at].find(':').map_or(at, |i| rest + i);
+        let encoded: String = password
+            .bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                    char::from(b).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect();
+        Ok(Self(format!(
+            "{}:{encoded}{}",
+            &url[..user_end],
+            &url[at..]
+        )))
+    }
+
     /// The URL with the password of its user part, and of a `password=` parameter,
     /// replaced by `***`.
     pub fn redacted(&self) -> String {
@@ -140,6 +168,27 @@ impl std::fmt::Debug for DatabaseUrl {
 #[cfg(test)]
 mod tests {
     use super::DatabaseUrl;
+
+    #[test]
+    fn a_password_from_a_file_joins_the_url_encoded() {
+        let url = DatabaseUrl::new(
+            "postgres://payment_service@127.0.0.1:5432/payments?sslmode=verify-full",
+        );
+        assert_eq!(
+            url.with_password("p@ss:w/rd").unwrap().as_str(),
+            "postgres://payment_service:p%40ss%3Aw%2Frd@127.0.0.1:5432/payments?sslmode=verify-full"
+        );
+        let replaced = DatabaseUrl::new("postgres://u:old@h/db")
+            .with_password("new")
+            .unwrap();
+        assert_eq!(replaced.as_str(), "postgres://u:new@h/db");
+        assert!(
+            DatabaseUrl::new("postgres://h/db")
+                .with_password("x")
+                .is_err()
+        );
+        assert!(format!("{replaced:?}").contains("***"));
+    }
 
     #[test]
     fn debug_hides_the_password_wherever_the_url_carries_it() {

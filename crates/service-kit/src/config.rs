@@ -28,6 +28,11 @@ pub struct ServiceConfig {
     #[arg(long, env = "DATABASE_URL", hide_env_values = true, value_parser = database_url)]
     pub database_url: Option<messaging::session::DatabaseUrl>,
 
+    /// A file holding the database user's password (a mounted secret), for a
+    /// `DATABASE_URL` without one.
+    #[arg(long, env = "DATABASE_PASSWORD_FILE")]
+    pub database_password_file: Option<std::path::PathBuf>,
+
     /// Pooled database connections for HTTP requests. The sagas (consumers, deadlines,
     /// housekeeping) have a pool of their own, so no flood of requests can take theirs.
     #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 10)]
@@ -103,6 +108,10 @@ pub struct ServiceConfig {
         default_value = "http://127.0.0.1:4317"
     )]
     pub otlp_endpoint: String,
+
+    /// The CA (PEM) of an `https` OTLP endpoint's certificate; unset, the Web PKI's roots.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_CERTIFICATE")]
+    pub otlp_certificate: Option<std::path::PathBuf>,
 
     /// Service name on spans, logs, consumer groups and `ce_source`.
     #[arg(long, env = "OTEL_SERVICE_NAME")]
@@ -200,6 +209,21 @@ pub struct Resolved {
 }
 
 impl ServiceConfig {
+    /// [`Self::resolve`], with the files it names read: the database password.
+    pub fn load(&self, spec: &crate::ServiceSpec) -> anyhow::Result<Resolved> {
+        use anyhow::Context as _;
+        let mut resolved = self.resolve(spec);
+        if let Some(path) = &self.database_password_file {
+            let password = std::fs::read_to_string(path)
+                .with_context(|| format!("reading DATABASE_PASSWORD_FILE {}", path.display()))?;
+            resolved.database_url = resolved
+                .database_url
+                .with_password(password.trim_end_matches(['\r', '\n']))
+                .map_err(|why| anyhow::anyhow!("DATABASE_URL: {why}"))?;
+        }
+        Ok(resolved)
+    }
+
     pub fn resolve(&self, spec: &crate::ServiceSpec) -> Resolved {
         let service_name = self
             .service_name
@@ -211,6 +235,7 @@ impl ServiceConfig {
         };
         let telemetry = TelemetryConfig {
             otlp_endpoint,
+            otlp_certificate: self.otlp_certificate.clone(),
             sampling_ratio: self.trace_sampling_ratio.clamp(0.0, 1.0),
             log_format: self.log_format,
             ..TelemetryConfig::new(service_name.clone())

@@ -19,7 +19,7 @@ where
         print!("{}", openapi::to_json(&openapi::document(spec)));
         return Ok(());
     }
-    let config = config.resolve(spec);
+    let config = config.load(spec)?;
     let telemetry = telemetry::init(&config.telemetry).context("initialising telemetry")?;
     let shutdown = Shutdown::new();
     shutdown.trigger_on_signals();

@@ -59,6 +59,9 @@ pub struct TelemetryConfig {
     pub service_name: String,
     /// OTLP/gRPC endpoint, e.g. `http://127.0.0.1:4317`; `None` exports nothing.
     pub otlp_endpoint: Option<String>,
+    /// `OTEL_EXPORTER_OTLP_CERTIFICATE`: the CA (PEM) that signed an `https` endpoint's
+    /// certificate; unset, the Web PKI's roots.
+    pub otlp_certificate: Option<std::path::PathBuf>,
     /// Fraction of new traces sampled at the root (1.0 = all). Child spans follow their
     /// parent's decision, so a saga is either traced whole or not at all.
     pub sampling_ratio: f64,
@@ -72,6 +75,7 @@ impl TelemetryConfig {
         Self {
             service_name: service_name.into(),
             otlp_endpoint: None,
+            otlp_certificate: None,
             sampling_ratio: 1.0,
             log_format: LogFormat::default(),
             default_filter: "info".to_owned(),
@@ -83,6 +87,11 @@ impl TelemetryConfig {
 pub enum TelemetryError {
     #[error("cannot build the OTLP exporter: {0}")]
     Exporter(#[from] opentelemetry_otlp::ExporterBuildError),
+    #[error("cannot read the OTLP endpoint's CA {path}: {source}")]
+    Certificate {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
     #[error("invalid log filter: {0}")]
     Filter(#[from] tracing_subscriber::filter::ParseError),
     #[error("a global subscriber is already installed: {0}")]
@@ -197,11 +206,27 @@ fn tracer_provider(
     config: &TelemetryConfig,
     endpoint: &str,
 ) -> Result<SdkTracerProvider, TelemetryError> {
-    let exporter = SpanExporter::builder()
+    use opentelemetry_otlp::WithTonicConfig as _;
+    use opentelemetry_otlp::tonic_types::transport::{Certificate, ClientTlsConfig};
+
+    let mut exporter = SpanExporter::builder()
         .with_tonic()
         .with_endpoint(endpoint)
-        .with_timeout(Duration::from_secs(5))
-        .build()?;
+        .with_timeout(Duration::from_secs(5));
+    if endpoint.starts_with("https://") {
+        let tls = match &config.otlp_certificate {
+            Some(path) => {
+                let pem = std::fs::read(path).map_err(|source| TelemetryError::Certificate {
+                    path: path.clone(),
+                    source,
+                })?;
+                ClientTlsConfig::new().ca_certificate(Certificate::from_pem(pem))
+            }
+            None => ClientTlsConfig::new().with_webpki_roots(),
+        };
+        exporter = exporter.with_tls_config(tls);
+    }
+    let exporter = exporter.build()?;
     let batch = BatchConfigBuilder::default()
         .with_max_queue_size(MAX_QUEUED_SPANS)
         .with_max_export_batch_size(MAX_EXPORT_BATCH)
