@@ -1,7 +1,24 @@
 //! The three services' databases, as every command that reads them takes them: a flag
 //! or an environment variable each, defaulting to the local infrastructure.
 
+use anyhow::Context as _;
 use clap::Args;
+use sqlx::postgres::PgConnectOptions;
+
+/// A file holding the database password, for URLs without one (the secure mode's
+/// read-only role, `.dev/secure/postgres/sagactl_verify.password`).
+pub(crate) const PASSWORD_FILE_VAR: &str = "DATABASE_PASSWORD_FILE";
+
+/// The connect options of `url`, with the password of `DATABASE_PASSWORD_FILE` when set.
+pub(crate) fn options(url: &str) -> anyhow::Result<PgConnectOptions> {
+    let options: PgConnectOptions = url.parse().context("not a PostgreSQL URL")?;
+    let Some(path) = std::env::var_os(PASSWORD_FILE_VAR).filter(|p| !p.is_empty()) else {
+        return Ok(options);
+    };
+    let password = std::fs::read_to_string(&path)
+        .with_context(|| format!("reading {PASSWORD_FILE_VAR} ({})", path.to_string_lossy()))?;
+    Ok(options.password(password.trim_end_matches(['\r', '\n'])))
+}
 
 #[derive(Debug, Args)]
 pub(crate) struct DatabaseArgs {

@@ -47,7 +47,7 @@ pub(crate) async fn resolve(
     let pool = PgPoolOptions::new()
         .max_connections(1)
         .acquire_timeout(Duration::from_secs(5))
-        .connect(&db.orders_db)
+        .connect_with(super::databases::options(&db.orders_db)?)
         .await
         .context(
             "no order has this id; looking it up as a correlation id needs order-service's \

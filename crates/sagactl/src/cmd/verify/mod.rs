@@ -39,9 +39,8 @@ pub(crate) struct VerifyArgs {
 }
 
 async fn read_only(url: &str) -> anyhow::Result<PgPool> {
-    let options: PgConnectOptions = url
-        .parse::<PgConnectOptions>()?
-        .options([("default_transaction_read_only", "on")]);
+    let options: PgConnectOptions =
+        super::databases::options(url)?.options([("default_transaction_read_only", "on")]);
     PgPoolOptions::new()
         .max_connections(2)
         .connect_with(options)
