@@ -37,7 +37,8 @@ pub fn document(spec: &ServiceSpec) -> OpenApi {
 }
 
 /// The security scheme of docs/security.md: every operation but the probes and metrics
-/// takes a bearer token when auth is on, and may answer 401 or 403.
+/// takes a bearer token when auth is on, and may answer 401. (A 403 is the handler's to
+/// document: only it knows whether its role or customer can be refused.)
 fn with_bearer_tokens(document: &mut OpenApi) {
     use utoipa::openapi::security::{
         HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
@@ -63,7 +64,7 @@ fn with_bearer_tokens(document: &mut OpenApi) {
             .content(
                 "application/json",
                 ContentBuilder::new()
-                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                    .schema(Some(Ref::from_schema_name("Error")))
                     .build(),
             )
             .build()
@@ -88,10 +89,6 @@ fn with_bearer_tokens(document: &mut OpenApi) {
             responses.insert(
                 "401".into(),
                 refusal("No valid bearer token (auth on)").into(),
-            );
-            responses.insert(
-                "403".into(),
-                refusal("The token's principal may not do this").into(),
             );
         }
     }

@@ -99,6 +99,7 @@ async fn stock(
         (status = PAYLOAD_TOO_LARGE, description = "Body over 64 KiB", body = ErrorBody),
         (status = UNSUPPORTED_MEDIA_TYPE, description = "Not JSON", body = ErrorBody),
         (status = UNPROCESSABLE_ENTITY, description = "Invalid field", body = ErrorBody),
+        (status = FORBIDDEN, description = "Not an operator's token", body = ErrorBody),
         (status = SERVICE_UNAVAILABLE, description = "Temporarily unavailable", body = ErrorBody),
     ))]
 async fn restock(

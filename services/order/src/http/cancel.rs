@@ -18,6 +18,7 @@ use crate::domain::Command;
         (status = BAD_REQUEST, description = "Malformed input", body = ErrorBody),
         (status = NOT_FOUND, description = "Unknown order", body = ErrorBody),
         (status = CONFLICT, description = "Illegal transition (already shipped, ...)", body = ErrorBody),
+        (status = FORBIDDEN, description = "A customer's token, another customer's order", body = ErrorBody),
         (status = SERVICE_UNAVAILABLE, description = "Temporarily unavailable", body = ErrorBody),
     ))]
 pub async fn cancel(

@@ -64,6 +64,7 @@ pub struct Accepted {
         (status = PAYLOAD_TOO_LARGE, description = "Body over 64 KiB", body = ErrorBody),
         (status = UNSUPPORTED_MEDIA_TYPE, description = "Not JSON", body = ErrorBody),
         (status = UNPROCESSABLE_ENTITY, description = "Invalid field, or a key used for another request", body = ErrorBody),
+        (status = FORBIDDEN, description = "A customer's token for another customer", body = ErrorBody),
         (status = SERVICE_UNAVAILABLE, description = "Temporarily unavailable", body = ErrorBody),
     ))]
 pub async fn create(

@@ -35,6 +35,7 @@ pub struct StoredEvent {
         (status = OK, description = "Every event, oldest first", body = Vec<StoredEvent>),
         (status = BAD_REQUEST, description = "Malformed input", body = ErrorBody),
         (status = NOT_FOUND, description = "Unknown order", body = ErrorBody),
+        (status = FORBIDDEN, description = "A customer's token, another customer's order", body = ErrorBody),
         (status = SERVICE_UNAVAILABLE, description = "Temporarily unavailable", body = ErrorBody),
     ))]
 pub async fn events(

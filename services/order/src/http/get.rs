@@ -27,6 +27,7 @@ pub struct AtQuery {
         (status = OK, description = "The order", body = OrderBody),
         (status = BAD_REQUEST, description = "Malformed input", body = ErrorBody),
         (status = NOT_FOUND, description = "Unknown order (or not yet placed at `at`)", body = ErrorBody),
+        (status = FORBIDDEN, description = "A customer's token, another customer's order", body = ErrorBody),
         (status = SERVICE_UNAVAILABLE, description = "Temporarily unavailable", body = ErrorBody),
     ))]
 pub async fn get(

@@ -71,6 +71,7 @@ struct Account {
         (status = OK, description = "The order's payment", body = Payment),
         (status = BAD_REQUEST, description = "Not an order id", body = ErrorBody),
         (status = NOT_FOUND, description = "No payment for this order", body = ErrorBody),
+        (status = FORBIDDEN, description = "A customer's token, another customer's payment", body = ErrorBody),
         (status = SERVICE_UNAVAILABLE, description = "Temporarily unavailable", body = ErrorBody),
     ))]
 async fn payment(
@@ -110,6 +111,7 @@ async fn payment(
         (status = OK, description = "The customer's account", body = Account),
         (status = BAD_REQUEST, description = "Not a customer id", body = ErrorBody),
         (status = NOT_FOUND, description = "No such customer", body = ErrorBody),
+        (status = FORBIDDEN, description = "A customer's token, another customer's account", body = ErrorBody),
         (status = SERVICE_UNAVAILABLE, description = "Temporarily unavailable", body = ErrorBody),
     ))]
 async fn account(

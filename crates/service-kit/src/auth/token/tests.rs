@@ -25,7 +25,7 @@ fn a_token_names_its_principal_and_either_rotated_key_verifies_it() {
         + &std::fs::read_to_string(testdata("b.pub")).unwrap();
     let file = std::env::temp_dir().join(format!("saga-keys-{}.pem", std::process::id()));
     std::fs::write(&file, both).unwrap();
-    let verifier = Verifier::from_pem_files(&[file.clone()], "saga").expect("two keys");
+    let verifier = Verifier::from_pem_files(std::slice::from_ref(&file), "saga").expect("two keys");
     std::fs::remove_file(file).ok();
     let old = minter("a.key", "saga").mint(Role::Customer, "alice", HOUR);
     let new = minter("b.key", "saga").mint(Role::Operator, "ops", HOUR);
