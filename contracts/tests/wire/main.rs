@@ -1,5 +1,6 @@
 //! The wire format as other services and older builds see it.
 
+mod acls_file;
 mod asyncapi;
 mod fixtures;
 mod roundtrip;
