@@ -75,7 +75,6 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
     // The raw body is kept: an idempotency key is bound to its hash.
     let request: CreateOrder = parse_json(&headers, &body)?;
-    principal.may_act_for(&request.customer_id)?;
     let lines: Vec<RawLine> = request
         .items
         .into_iter()
@@ -87,6 +86,9 @@ pub async fn create(
         .collect();
     let draft = OrderDraft::parse(&request.customer_id, &lines, &request.currency)
         .map_err(|err| ApiError::unprocessable(Some(&err.field), err.message))?;
+    // The customer charged, as the draft reads it (trimmed): a customer's token orders for
+    // that customer alone.
+    principal.may_act_for(&draft.customer_id)?;
     let key = headers
         .get("idempotency-key")
         .map(|v| v.to_str().map(str::to_owned))
