@@ -4,9 +4,10 @@
 #   native   (default) the processes of scripts/dev; sagactl is $SAGACTL, else the
 #            workspace's built one, else `cargo run`; URLs from ORDER_URL, PAYMENT_URL,
 #            INVENTORY_URL, JAEGER_URL, defaulting to the published ports
-#   compose  the stack of compose/compose.yaml ($COMPOSE_FILE); sagactl runs in the
-#            stack's `sagactl` container, with the compose network's names, so the host
-#            needs Docker and a POSIX shell, nothing else
+#   compose  the stack of compose/compose.yaml ($COMPOSE_FILE, which Compose reads: one
+#            file, or several joined by `:`, e.g. with compose/compose.secure.yaml for
+#            the secure mode); sagactl runs in the stack's `sagactl` container, with the
+#            compose network's names, so the host needs Docker and a POSIX shell, nothing else
 # Every read of the stack goes through sagactl, so no curl or JSON tool is needed.
 set -eu
 
@@ -14,6 +15,7 @@ SAGA_STACK=${SAGA_STACK:-native}
 SCENARIO_TIMEOUT=${SCENARIO_TIMEOUT:-60}
 REPO_ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 COMPOSE_FILE=${COMPOSE_FILE:-$REPO_ROOT/compose/compose.yaml}
+export COMPOSE_FILE
 # Where a person opens the trace: the compose stack's Jaeger UI, published on the host.
 JAEGER_UI=${JAEGER_UI:-http://127.0.0.1:16686}
 
@@ -37,9 +39,9 @@ case "$SAGA_STACK" in
     ;;
   compose)
     command -v docker >/dev/null 2>&1 || fail "SAGA_STACK=compose needs docker"
-    sagactl() { docker compose -f "$COMPOSE_FILE" exec -T sagactl sagactl "$@"; }
-    stop_service() { docker compose -f "$COMPOSE_FILE" stop "$1"; }
-    start_service() { docker compose -f "$COMPOSE_FILE" start "$1"; }
+    sagactl() { docker compose exec -T sagactl sagactl "$@"; }
+    stop_service() { docker compose stop "$1"; }
+    start_service() { docker compose start "$1"; }
     ;;
   *) fail "SAGA_STACK is '$SAGA_STACK': native or compose" ;;
 esac
