@@ -115,4 +115,6 @@ give sagactl $SAGA_UID "$(password kafka-sagactl)" kafka.password
 give sagactl $SAGA_UID "$(password "$POSTGRES_VERIFY_ROLE")" postgres.password
 give sagactl $SAGA_UID /secure/token.key token.key
 
-say "secure-init: the CA, $(ls "$SAGA_TLS_DIR"/*.key | grep -vc '/ca.key$') certificates, $(ls /secure/passwords | wc -l) passwords and the token keys are ready (kept in the volume secure)."
+certificates=("$SAGA_TLS_DIR"/*.pem)
+passwords=(/secure/passwords/*)
+say "secure-init: the CA, $((${#certificates[@]} - 1)) certificates, ${#passwords[@]} passwords and the token keys are ready (kept in the volume secure)."
