@@ -126,6 +126,13 @@ build_deps() {
   pkg-config --exists openssl 2>/dev/null || apt_install libssl-dev pkg-config
 }
 
+# test_deps: what the tests need beyond the servers. The tests that black-hole a
+# connection (test_support::blackhole) drop its packets with iptables, which a fresh
+# machine lacks until Docker's package brings it.
+test_deps() {
+  command -v iptables >/dev/null || apt_install iptables
+}
+
 # python_tools: a virtualenv in the cache with the Python checkers the scripts use
 # (check-jsonschema, PyYAML, openapi-spec-validator); prints its bin directory.
 python_tools() {
