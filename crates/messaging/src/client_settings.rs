@@ -19,6 +19,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use rdkafka::ClientConfig;
+use rdkafka::error::KafkaError;
 
 /// The prefix of a passed-through setting's environment variable.
 pub const ENV_PREFIX: &str = "LIBRDKAFKA_";
@@ -27,22 +28,44 @@ pub const PROPERTIES_FILE_VAR: &str = "KAFKA_CLIENT_PROPERTIES_FILE";
 
 /// Settings the workspace owns (DESIGN.md §5): `KAFKA_BOOTSTRAP_SERVERS` and
 /// `KAFKA_GROUP_*` set the first three; the rest are what exactly-once effects and
-/// per-order order rest on.
-const RESERVED: [&str; 10] = [
+/// per-order order rest on. librdkafka's aliases of them count too, and so does where a
+/// new group starts reading (a group that starts at the end skips the backlog).
+const RESERVED: [&str; 14] = [
     "bootstrap.servers",
+    "metadata.broker.list",
     "group.id",
     "group.instance.id",
     "enable.auto.commit",
     "enable.auto.offset.store",
     "enable.idempotence",
     "acks",
+    "request.required.acks",
     "partitioner",
     "partition.assignment.strategy",
     "enable.partition.eof",
+    "auto.offset.reset",
+    "group.protocol",
 ];
 
-/// Words that mark a setting's value as secret: it never shows in `Debug` or a log.
-const SECRET_MARKS: [&str; 4] = ["password", "secret", "key.pem", "token"];
+/// Words that mark a setting's value as secret: it never shows in `Debug`, a log or an
+/// error. Every `sasl.*` setting but the three below is secret too, so that a misspelt
+/// `sasl.pasword` does not show either.
+const SECRET_MARKS: [&str; 7] = [
+    "password",
+    "secret",
+    "key",
+    "token",
+    "pem",
+    "jaas",
+    "credential",
+];
+const SHOWN_SASL: [&str; 3] = ["sasl.mechanism", "sasl.mechanisms", "sasl.username"];
+
+/// Settings that switch off the check of the broker's certificate.
+const TLS_DOWNGRADES: [(&str, &str); 2] = [
+    ("enable.ssl.certificate.verification", "false"),
+    ("ssl.endpoint.identification.algorithm", "none"),
+];
 
 /// Passed-through librdkafka settings, in the order they apply.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -65,12 +88,51 @@ pub enum SettingsError {
         "{origin}: `{name}` is set by the workspace itself and cannot be passed through (DESIGN.md §5)"
     )]
     Reserved { origin: String, name: String },
+    /// librdkafka refused the setting; `reason` is its word, with a secret value masked.
+    #[error("librdkafka refuses `{name}`: {reason}")]
+    Invalid { name: String, reason: String },
 }
 
 impl ClientSettings {
-    /// The settings of this process's environment.
+    /// The settings of this process's environment, checked by librdkafka.
     pub fn from_env() -> Result<Self, SettingsError> {
-        Self::from_vars(std::env::vars(), |path| std::fs::read_to_string(path))
+        let settings = Self::from_vars(std::env::vars(), |path| std::fs::read_to_string(path))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Has librdkafka check every name and value now, at start-up, rather than when the
+    /// first client is made: its own error quotes the value, which may be a password.
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        let mut config = ClientConfig::new();
+        self.apply(&mut config);
+        match config.create_native_config() {
+            Ok(_) => Ok(()),
+            Err(KafkaError::ClientConfig(_, reason, name, value)) => {
+                let reason = match is_secret(&name) && !value.is_empty() {
+                    true => reason.replace(&value, "***"),
+                    false => reason,
+                };
+                Err(SettingsError::Invalid { name, reason })
+            }
+            Err(other) => Err(SettingsError::Invalid {
+                name: String::new(),
+                reason: other.to_string(),
+            }),
+        }
+    }
+
+    /// The passed-through settings that switch off the broker certificate's check, as
+    /// `name=value`: a deployment may want that on a test bench, never unnoticed.
+    pub fn tls_downgrades(&self) -> Vec<String> {
+        TLS_DOWNGRADES
+            .iter()
+            .filter(|(name, off)| {
+                self.get(name)
+                    .is_some_and(|value| value.eq_ignore_ascii_case(off))
+            })
+            .map(|(name, off)| format!("{name}={off}"))
+            .collect()
     }
 
     /// The settings `vars` describe, reading files with `read`.
@@ -157,6 +219,7 @@ impl ClientSettings {
 
 fn is_secret(name: &str) -> bool {
     SECRET_MARKS.iter().any(|mark| name.contains(mark))
+        || (name.starts_with("sasl.") && !SHOWN_SASL.contains(&name))
 }
 
 /// What a start-up log line may say: every name, and the values that are not secret.
@@ -287,11 +350,61 @@ mod tests {
             matches!(syntax, SettingsError::Syntax { line: 2, .. }),
             "{syntax}"
         );
+        let alias = ClientSettings::from_vars(
+            vars(&[("LIBRDKAFKA_METADATA_BROKER_LIST", "elsewhere:9092")]),
+            read_from(&[]),
+        )
+        .expect_err("an alias of bootstrap.servers");
+        assert!(matches!(alias, SettingsError::Reserved { .. }), "{alias}");
         let missing = ClientSettings::from_vars(
             vars(&[("LIBRDKAFKA_SASL_PASSWORD_FILE", "/nowhere")]),
             read_from(&[]),
         )
         .expect_err("no file");
         assert!(missing.to_string().contains("/nowhere"), "{missing}");
+    }
+
+    #[test]
+    fn librdkafka_checks_names_and_values_and_its_refusal_never_shows_a_secret() {
+        let settings = |pairs: &[(&str, &str)]| {
+            ClientSettings::from_vars(vars(pairs), read_from(&[])).expect("not reserved")
+        };
+        settings(&[
+            ("LIBRDKAFKA_SECURITY_PROTOCOL", "SASL_SSL"),
+            ("LIBRDKAFKA_SASL_PASSWORD", "s3cret"),
+        ])
+        .validate()
+        .expect("valid settings");
+        let misspelt = settings(&[("LIBRDKAFKA_SASL_PASWORD", "s3cret")])
+            .validate()
+            .expect_err("no such setting");
+        let shown = format!("{misspelt} {misspelt:?}");
+        assert!(
+            shown.contains("sasl.pasword") && !shown.contains("s3cret"),
+            "{shown}"
+        );
+        let bad_value = settings(&[("LIBRDKAFKA_SECURITY_PROTOCOL", "SASL_SLL")])
+            .validate()
+            .expect_err("no such protocol");
+        assert!(bad_value.to_string().contains("SASL_SLL"), "{bad_value}");
+        let shown = settings(&[("LIBRDKAFKA_SASL_PASWORD", "s3cret")]).to_string();
+        assert_eq!(shown, "sasl.pasword=***");
+    }
+
+    #[test]
+    fn switching_off_the_broker_certificate_s_check_is_named() {
+        let settings = ClientSettings::from_vars(
+            vars(&[
+                ("LIBRDKAFKA_ENABLE_SSL_CERTIFICATE_VERIFICATION", "false"),
+                ("LIBRDKAFKA_SSL_ENDPOINT_IDENTIFICATION_ALGORITHM", "https"),
+            ]),
+            read_from(&[]),
+        )
+        .expect("valid");
+        assert_eq!(
+            settings.tls_downgrades(),
+            ["enable.ssl.certificate.verification=false"]
+        );
+        assert!(ClientSettings::default().tls_downgrades().is_empty());
     }
 }

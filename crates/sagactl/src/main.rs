@@ -76,6 +76,9 @@ async fn main() -> std::process::ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     // TLS and SASL come from KAFKA_CLIENT_PROPERTIES_FILE and LIBRDKAFKA_* (docs/security.md).
     let settings = messaging::ClientSettings::from_env()?;
+    for downgrade in settings.tls_downgrades() {
+        eprintln!("warning: {downgrade}: the broker's certificate is not checked");
+    }
     let kafka = messaging::KafkaConfig::new(cli.kafka)
         .with_topic_prefix(cli.topic_prefix)
         .with_settings(settings);

@@ -118,6 +118,9 @@ impl App {
         if !settings.is_empty() {
             tracing::info!(%settings, "Kafka client settings passed through.");
         }
+        for downgrade in settings.tls_downgrades() {
+            tracing::warn!(%downgrade, "The broker's certificate is not checked.");
+        }
         let kafka = KafkaConfig::new(config.kafka_bootstrap_servers.clone())
             .with_topic_prefix(config.kafka_topic_prefix.clone())
             .with_settings(settings);
@@ -128,6 +131,11 @@ impl App {
                 let verifier = crate::auth::Verifier::from_pem_files(files, audience)
                     .context("reading the token keys (AUTH_PUBLIC_KEY_FILES)")?;
                 tracing::info!(keys = files.len(), %audience, "HTTP auth is on: bearer tokens.");
+                if config.http_tls.is_none() {
+                    tracing::warn!(
+                        "HTTP auth is on without TLS: tokens travel in clear (HTTP_TLS_CERT_FILE)."
+                    );
+                }
                 Some(std::sync::Arc::new(verifier))
             }
             None => {
