@@ -20,6 +20,17 @@ pub(crate) fn options(url: &str) -> anyhow::Result<PgConnectOptions> {
     Ok(options.password(password.trim_end_matches(['\r', '\n'])))
 }
 
+/// Where `options` connect, for a message: the URL without its password.
+pub(crate) fn shown(options: &PgConnectOptions) -> String {
+    format!(
+        "postgres://{}@{}:{}/{}",
+        options.get_username(),
+        options.get_host(),
+        options.get_port(),
+        options.get_database().unwrap_or_default()
+    )
+}
+
 #[derive(Debug, Args)]
 pub(crate) struct DatabaseArgs {
     /// order-service's database.

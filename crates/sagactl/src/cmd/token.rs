@@ -10,6 +10,9 @@ use clap::Args;
 use service_kit::auth::{Minter, Role};
 use service_kit::config::parse_duration;
 
+/// The longest a minted token lives.
+const MAX_TTL: Duration = Duration::from_secs(24 * 3600);
+
 #[derive(Debug, Args)]
 #[command(group = clap::ArgGroup::new("role").required(true))]
 pub(crate) struct TokenArgs {
@@ -25,12 +28,17 @@ pub(crate) struct TokenArgs {
     /// The audience the services check (their AUTH_AUDIENCE).
     #[arg(long, env = "AUTH_AUDIENCE", default_value = "saga")]
     audience: String,
-    /// How long the token is valid (`15m`, `1h`, `7d`, ...).
+    /// How long the token is valid (`15m`, `1h`, ...; at most a day: the only way to
+    /// revoke a token is to retire its key).
     #[arg(long, default_value = "1h", value_parser = parse_duration)]
     ttl: Duration,
 }
 
 pub(crate) fn run(args: TokenArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        args.ttl <= MAX_TTL,
+        "--ttl: at most 24h (a token cannot be revoked but by retiring its key)"
+    );
     let minter = Minter::from_pem_file(&args.key, &args.audience).context("the signing key")?;
     let (role, subject) = match (&args.customer, &args.operator) {
         (Some(customer), _) => {

@@ -90,6 +90,7 @@ impl Verifier {
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.set_audience(&[audience]);
         validation.set_required_spec_claims(&["exp", "aud", "sub"]);
+        validation.validate_nbf = true;
         validation.leeway = 30;
         Ok(Self { keys, validation })
     }
@@ -105,7 +106,7 @@ impl Verifier {
                     ErrorKind::InvalidSignature => TokenError::BadSignature,
                     ErrorKind::ExpiredSignature => TokenError::Expired,
                     ErrorKind::InvalidAudience => TokenError::WrongAudience,
-                    other => TokenError::Malformed(format!("{other:?}")),
+                    other => TokenError::Malformed(malformed(other).into()),
                 });
             if outcome != Err(TokenError::BadSignature) {
                 break;
@@ -179,6 +180,18 @@ fn invalid(path: &Path, what: &str) -> KeyError {
     KeyError::Invalid {
         path: path.to_owned(),
         what: what.to_owned(),
+    }
+}
+
+/// What a 401 says of a token that is no token of ours: a fixed phrase per kind, never
+/// the library's own words.
+fn malformed(kind: &ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => "only EdDSA is accepted",
+        ErrorKind::MissingRequiredClaim(_) => "`sub`, `aud` and `exp` are required",
+        ErrorKind::ImmatureSignature => "the token is not valid yet (`nbf`)",
+        ErrorKind::Json(_) => "its header or claims do not parse",
+        _ => "not a JWT",
     }
 }
 

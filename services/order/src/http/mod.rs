@@ -87,7 +87,8 @@ async fn act_on_order(
 }
 
 /// 403 unless `principal` may see and act on order `order_id`: a customer its own orders
-/// only. An unknown order passes, for the handler to answer 404.
+/// only. An unknown order is 404 for a customer here, so that the check never rests on
+/// the handler finding nothing.
 async fn authorize(
     service: &OrderService,
     principal: &Principal,
@@ -99,7 +100,7 @@ async fn authorize(
     let mut conn = service.pool.acquire().await?;
     match crate::store::view::customer_of(&mut conn, order_id.0).await? {
         Some(customer) => Ok(principal.may_act_for(&customer)?),
-        None => Ok(()),
+        None => Err(no_such_order()),
     }
 }
 

@@ -155,6 +155,12 @@ async fn customers_act_for_themselves_alone_over_https_and_operators_ship() -> a
         bob.send(reqwest::Method::POST, &cancel, None).await.0,
         StatusCode::FORBIDDEN
     );
+    // An order nobody placed is 404 for a customer, from the check itself.
+    let unknown = format!("/orders/{}/cancel", uuid::Uuid::now_v7());
+    assert_eq!(
+        bob.send(reqwest::Method::POST, &unknown, None).await.0,
+        StatusCode::NOT_FOUND
+    );
     let ship = format!("/orders/{order}/ship");
     let tracking = Some(json!({"tracking_number": "T-1"}));
     assert_eq!(

@@ -41,11 +41,12 @@ pub(crate) struct VerifyArgs {
 async fn read_only(url: &str) -> anyhow::Result<PgPool> {
     let options: PgConnectOptions =
         super::databases::options(url)?.options([("default_transaction_read_only", "on")]);
+    let shown = super::databases::shown(&options);
     PgPoolOptions::new()
         .max_connections(2)
         .connect_with(options)
         .await
-        .with_context(|| format!("connecting to {url}"))
+        .with_context(|| format!("connecting to {shown}"))
 }
 
 pub(crate) async fn run(kafka: &KafkaConfig, args: VerifyArgs) -> anyhow::Result<()> {

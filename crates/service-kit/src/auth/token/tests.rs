@@ -80,7 +80,23 @@ fn a_foreign_key_another_audience_an_expired_or_forged_token_is_refused() {
         &EncodingKey::from_secret(&public).unwrap(),
     )
     .unwrap();
-    assert!(verifier.verify(&confused).is_err());
+    assert_eq!(
+        verifier.verify(&confused),
+        Err(TokenError::Malformed("only EdDSA is accepted".into()))
+    );
+
+    // A token not valid yet (`nbf` an hour ahead, beyond the leeway) is refused.
+    let now = jsonwebtoken::get_current_timestamp();
+    let early = serde_json::json!({
+        "sub": "alice", "role": "customer", "aud": "saga", "iat": now, "exp": now + 7200, "nbf": now + 3600,
+    });
+    let early = jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), &early, &signer).unwrap();
+    assert_eq!(
+        verifier.verify(&early),
+        Err(TokenError::Malformed(
+            "the token is not valid yet (`nbf`)".into()
+        ))
+    );
 
     // A subject no customer id can be (a control character) is refused.
     claims.sub = "alice\u{1f}x".into();
