@@ -88,9 +88,9 @@ pub enum SettingsError {
         "{origin}: `{name}` is set by the workspace itself and cannot be passed through (DESIGN.md §5)"
     )]
     Reserved { origin: String, name: String },
-    /// librdkafka refused the setting; `reason` is its word, with a secret value masked.
-    #[error("librdkafka refuses `{name}`: {reason}")]
-    Invalid { name: String, reason: String },
+    /// librdkafka refused the settings: its word, with a secret value masked.
+    #[error("librdkafka refuses {0}")]
+    Invalid(String),
 }
 
 impl ClientSettings {
@@ -113,12 +113,9 @@ impl ClientSettings {
                     true => reason.replace(&value, "***"),
                     false => reason,
                 };
-                Err(SettingsError::Invalid { name, reason })
+                Err(SettingsError::Invalid(format!("`{name}`: {reason}")))
             }
-            Err(other) => Err(SettingsError::Invalid {
-                name: String::new(),
-                reason: other.to_string(),
-            }),
+            Err(other) => Err(SettingsError::Invalid(other.to_string())),
         }
     }
 
