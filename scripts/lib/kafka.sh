@@ -161,6 +161,10 @@ broker.heartbeat.interval.ms=1500
 auto.leader.rebalance.enable=false
 PROPS
   fi
+  # Properties a benchmark tries (scripts/bench-lever's KAFKA.NAME=VALUE), one per line.
+  if [ -n "${KAFKA_EXTRA_PROPERTIES:-}" ]; then
+    printf '# From KAFKA_EXTRA_PROPERTIES:\n%s\n' "$KAFKA_EXTRA_PROPERTIES" >>"$dir/server.properties"
+  fi
   if [ ! -f "$dir/data/meta.properties" ] && kafka_secure; then
     say "Formatting $node's KRaft storage in $dir/data, with the SCRAM users ${KAFKA_PRINCIPALS[*]} ..."
     kafka_secure_format "$node" "$dir" "$(kafka_cluster_id "$dir")"
