@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use messaging::KafkaConfig;
-use messaging::dlq_admin::DlqAdmin;
+use messaging::dlq_admin::{DepthProbe, DlqAdmin};
 use sqlx::PgPool;
 
 use crate::Shutdown;
@@ -23,7 +23,7 @@ pub async fn run(
     retention: Vec<Retention>,
     shutdown: Shutdown,
 ) -> anyhow::Result<()> {
-    let dlq = DlqAdmin::new(kafka, &group);
+    let dlq = DepthProbe::new(&DlqAdmin::new(kafka, &group))?;
     let mut last_dlq = None::<Instant>;
     let mut last_prune = Instant::now();
     loop {

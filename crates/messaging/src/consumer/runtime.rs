@@ -198,11 +198,11 @@ impl<H: Handler> ConsumerRuntime<H> {
         let tried = tried.unwrap_or_else(|_| BatchResult::Outage(silent(deadline)));
         let (first_single, mut prior) = match tried {
             BatchResult::All => {
-                self.after_commit(batch);
+                self.after_commit(batch, &prepared);
                 return;
             }
             BatchResult::Prefix(done, failed) => {
-                self.after_commit(&batch[..done]);
+                self.after_commit(&batch[..done], &prepared[..done]);
                 (done, failed)
             }
             BatchResult::Outage(err) => {
@@ -215,7 +215,7 @@ impl<H: Handler> ConsumerRuntime<H> {
                 .process_single(&batch[index], &prepared[index], prior.take())
                 .await
             {
-                Ok(()) => self.after_commit(&batch[index..=index]),
+                Ok(()) => self.after_commit(&batch[index..=index], &prepared[index..=index]),
                 Err(Outage(err)) => {
                     self.outage
                         .pause_from(&self.consumer, &batch[index..], &err);
@@ -311,8 +311,10 @@ impl<H: Handler> ConsumerRuntime<H> {
     }
 
     /// Stores the offsets of messages whose transaction committed (or that were
-    /// skipped or dead-lettered), and tells the handler.
-    fn after_commit(&mut self, messages: &[OwnedMessage]) {
+    /// skipped or dead-lettered), and tells the handler if one of them was handled:
+    /// skips and dead letters write no outbox row, so waking the relay for them would
+    /// only cost it a read that finds nothing.
+    fn after_commit(&mut self, messages: &[OwnedMessage], prepared: &[Prepared]) {
         if messages.is_empty() {
             return;
         }
@@ -328,7 +330,9 @@ impl<H: Handler> ConsumerRuntime<H> {
         }
         self.outage.recovered();
         self.health.progressed();
-        self.work.handler.committed();
+        if prepared.iter().any(|p| matches!(p, Prepared::Handle(..))) {
+            self.work.handler.committed();
+        }
         self.commit_now_and_then();
     }
 

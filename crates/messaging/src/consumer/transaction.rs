@@ -50,10 +50,6 @@ impl<H: Handler> Transactions<H> {
         batch: &[OwnedMessage],
         prepared: &[Prepared],
     ) -> BatchResult {
-        let mut tx = match self.pool.begin().await {
-            Ok(tx) => tx,
-            Err(err) => return outage_or(err.into(), BatchResult::Prefix(0, None)),
-        };
         // Nothing of a dead letter is written: what comes before it commits as it is.
         let end = prepared
             .iter()
@@ -66,6 +62,24 @@ impl<H: Handler> Transactions<H> {
                 _ => None,
             })
             .collect();
+        if to_handle.is_empty() {
+            // Only events this group ignores (most of inventory's `order-events`): no
+            // transaction, whose BEGIN and COMMIT would be two round trips for nothing.
+            for (message, prep) in batch[..end].iter().zip(prepared) {
+                if let Prepared::Skip(reason) = prep {
+                    self.skips.record(message, reason);
+                }
+            }
+            return if end == batch.len() {
+                BatchResult::All
+            } else {
+                BatchResult::Prefix(end, None)
+            };
+        }
+        let mut tx = match self.pool.begin().await {
+            Ok(tx) => tx,
+            Err(err) => return outage_or(err.into(), BatchResult::Prefix(0, None)),
+        };
         // The first handled message's span also holds what the batch's messages share:
         // the statement that admits them all, and the commit. Every message's span
         // lasts until the commit, when its effect is done.

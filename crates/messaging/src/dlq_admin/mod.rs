@@ -16,11 +16,13 @@ use rdkafka::{Offset, TopicPartitionList};
 use crate::{EventProducer, KafkaConfig, ProduceError};
 
 mod cursor;
+mod depth;
 mod letter;
 mod reader;
 mod settle;
 
 use cursor::Cursor;
+pub use depth::DepthProbe;
 pub use letter::{DeadLetter, Selector};
 pub use reader::LetterStream;
 pub use settle::Settler;
@@ -103,22 +105,10 @@ impl DlqAdmin {
         Ok(letters)
     }
 
-    /// Unsettled dead letters: the DLQ depth.
+    /// Unsettled dead letters: the DLQ depth, from a client made for this one question
+    /// (a gauge asking again and again keeps a [`DepthProbe`]).
     pub async fn depth(&self) -> Result<u64, DlqAdminError> {
-        let this = self.clone();
-        tokio::task::spawn_blocking(move || {
-            let reader: BaseConsumer = this.kafka.client().create()?;
-            let cursors = this.cursors()?;
-            let mut depth = 0u64;
-            for (partition, cursor) in cursors {
-                let (low, high) = reader.fetch_watermarks(&this.topic(), partition, TIMEOUT)?;
-                let start = cursor.offset.max(low);
-                let settled_ahead = cursor.settled_in(start, high) as i64;
-                depth += (high - start - settled_ahead).max(0) as u64;
-            }
-            Ok(depth)
-        })
-        .await?
+        DepthProbe::new(self)?.depth().await
     }
 
     /// Copies each selected letter to `<group>.retry` (consumed by that group alone) and
@@ -154,41 +144,46 @@ impl DlqAdmin {
 
     /// How many partitions the DLQ topic has.
     fn partitions(&self) -> Result<i32, DlqAdminError> {
-        let consumer: BaseConsumer = self.kafka.client().create()?;
-        let topic = self.topic();
-        let metadata = consumer.fetch_metadata(Some(&topic), TIMEOUT)?;
-        Ok(metadata
-            .topics()
-            .first()
-            .map(|t| t.partitions().len() as i32)
-            .unwrap_or(0))
+        partition_count(&self.kafka.client().create()?, &self.topic())
     }
 
     /// The cursor of every partition of the DLQ topic, read without joining its group.
     fn cursors(&self) -> Result<Vec<(i32, Cursor)>, DlqAdminError> {
-        let consumer: BaseConsumer = self.cursor_client().create()?;
-        let topic = self.topic();
-        let mut list = TopicPartitionList::new();
-        for partition in 0..self.partitions()? {
-            list.add_partition(&topic, partition);
-        }
-        let committed =
-            crate::admin::committed_offsets_patiently(&consumer, &list, Duration::from_secs(60))?;
-        Ok(committed
-            .elements()
-            .iter()
-            .map(|element| {
-                let offset = match element.offset() {
-                    Offset::Offset(offset) => offset,
-                    _ => 0,
-                };
-                (
-                    element.partition(),
-                    Cursor::parse(offset, element.metadata()),
-                )
-            })
-            .collect())
+        read_cursors(&self.cursor_client().create()?, &self.topic())
     }
+}
+
+fn partition_count(client: &BaseConsumer, topic: &str) -> Result<i32, DlqAdminError> {
+    let metadata = client.fetch_metadata(Some(topic), TIMEOUT)?;
+    Ok(metadata
+        .topics()
+        .first()
+        .map(|t| t.partitions().len() as i32)
+        .unwrap_or(0))
+}
+
+/// The cursor of every partition of `topic`, by a client of its cursor group.
+fn read_cursors(client: &BaseConsumer, topic: &str) -> Result<Vec<(i32, Cursor)>, DlqAdminError> {
+    let mut list = TopicPartitionList::new();
+    for partition in 0..partition_count(client, topic)? {
+        list.add_partition(topic, partition);
+    }
+    let committed =
+        crate::admin::committed_offsets_patiently(client, &list, Duration::from_secs(60))?;
+    Ok(committed
+        .elements()
+        .iter()
+        .map(|element| {
+            let offset = match element.offset() {
+                Offset::Offset(offset) => offset,
+                _ => 0,
+            };
+            (
+                element.partition(),
+                Cursor::parse(offset, element.metadata()),
+            )
+        })
+        .collect())
 }
 
 fn to_owned(headers: &[(String, Vec<u8>)]) -> OwnedHeaders {
