@@ -86,7 +86,7 @@ def main(results, runs, orders, configurations, parts=None):
             idle(results, configurations)
         else:
             print(f"\n## {PARTS[part].capitalize()}\n")
-            loaded(results, [(f"{key}", label) for key, label in configurations], PARTS[part], f"{part}-")
+            loaded(results, configurations, PARTS[part], f"{part}-")
 
 
 if __name__ == "__main__":

@@ -44,14 +44,13 @@ impl DepthProbe {
 
     fn count(&self) -> Result<u64, DlqAdminError> {
         let cursors = read_cursors(&self.client, &self.topic)?;
-        let partitions = cursors.len() as i32;
-        // A ListOffsets "timestamp" of -2 is each log's start, -1 its end.
-        let low = self.offsets(partitions, Offset::Beginning)?;
-        let high = self.offsets(partitions, Offset::End)?;
+        let partitions: Vec<i32> = cursors.iter().map(|(partition, _)| *partition).collect();
+        let low = self.offsets(&partitions, Offset::Beginning)?;
+        let high = self.offsets(&partitions, Offset::End)?;
         Ok(cursors
             .into_iter()
-            .map(|(partition, cursor)| {
-                let (low, high) = (low(partition), high(partition));
+            .zip(low.into_iter().zip(high))
+            .map(|((_, cursor), (low, high))| {
                 let start = cursor.offset.max(low);
                 let settled_ahead = cursor.settled_in(start, high) as i64;
                 (high - start - settled_ahead).max(0) as u64
@@ -59,28 +58,28 @@ impl DepthProbe {
             .sum())
     }
 
-    fn list(&self, partitions: i32, offset: Offset) -> Result<TopicPartitionList, DlqAdminError> {
+    /// Each partition's offset at `at`, in the order given, in one request: a ListOffsets
+    /// "timestamp" of -2 is the log's start, -1 its end.
+    fn offsets(&self, partitions: &[i32], at: Offset) -> Result<Vec<i64>, DlqAdminError> {
         let mut list = TopicPartitionList::new();
-        for partition in 0..partitions {
-            list.add_partition_offset(&self.topic, partition, offset)?;
+        for &partition in partitions {
+            list.add_partition_offset(&self.topic, partition, at)?;
         }
-        Ok(list)
-    }
-
-    /// Every partition's offset at `at` (the log's start or end), in one request.
-    fn offsets(&self, partitions: i32, at: Offset) -> Result<impl Fn(i32) -> i64, DlqAdminError> {
-        let found = self
-            .client
-            .offsets_for_times(self.list(partitions, at)?, TIMEOUT)?;
-        if let Some(err) = found.elements().iter().find_map(|e| e.error().err()) {
-            return Err(err.into());
-        }
-        let topic = self.topic.clone();
-        Ok(
-            move |partition| match found.find_partition(&topic, partition).map(|e| e.offset()) {
-                Some(Offset::Offset(offset)) => offset,
-                _ => 0,
-            },
-        )
+        let found = self.client.offsets_for_times(list, TIMEOUT)?;
+        partitions
+            .iter()
+            .map(
+                |&partition| match found.find_partition(&self.topic, partition) {
+                    Some(element) => {
+                        element.error()?;
+                        Ok(match element.offset() {
+                            Offset::Offset(offset) => offset,
+                            _ => 0,
+                        })
+                    }
+                    None => Ok(0),
+                },
+            )
+            .collect()
     }
 }

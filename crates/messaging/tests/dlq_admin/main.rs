@@ -3,7 +3,7 @@
 
 use contracts::topics::{SIDE_TOPIC_MAX_BYTES, TopicSpec, dlq_topic};
 use messaging::EventProducer;
-use messaging::dlq_admin::{DeadLetter, DlqAdmin};
+use messaging::dlq_admin::{DeadLetter, DepthProbe, DlqAdmin};
 use rdkafka::message::{Header, OwnedHeaders};
 
 /// A DLQ of its own with `count` letters; letter `n` has key `key-<n % partitions>`, so
@@ -160,5 +160,40 @@ async fn a_listing_streams_letters_in_partition_and_offset_order() -> anyhow::Re
     let mut stream = admin.stream(true);
     assert!(stream.next().await.is_some());
     drop(stream);
+    Ok(())
+}
+
+/// A service's gauge keeps one probe for its life: each count sees the settlements made
+/// since the last, on every partition, from the log starts and ends asked in one go.
+#[tokio::test]
+async fn a_probe_kept_across_settlements_counts_each_partition_afresh() -> anyhow::Result<()> {
+    let admin = dlq_with("dlq_probe", 3, 9).await?;
+    let probe = DepthProbe::new(&admin)?;
+    assert_eq!(probe.depth().await?, 9);
+
+    let letters = admin.list(false).await?;
+    let first_of_each: Vec<DeadLetter> =
+        letters.iter().filter(|l| l.offset == 0).cloned().collect();
+    assert_eq!(
+        first_of_each.len(),
+        3,
+        "a letter at offset 0 in every partition"
+    );
+    admin.discard(&first_of_each, "first of each").await?;
+    assert_eq!(probe.depth().await?, 6);
+
+    // Settled ahead of the cursor, on one partition only.
+    let last_of_one: Vec<DeadLetter> = letters
+        .iter()
+        .filter(|l| l.partition == 0 && l.offset == 2)
+        .cloned()
+        .collect();
+    admin.discard(&last_of_one, "last of partition 0").await?;
+    assert_eq!(probe.depth().await?, 5);
+    assert_eq!(
+        admin.depth().await?,
+        5,
+        "a probe made for one question agrees"
+    );
     Ok(())
 }
